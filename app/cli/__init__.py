@@ -1,0 +1,1 @@
+"""The ``trustone`` command line."""

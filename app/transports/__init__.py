@@ -1,0 +1,1 @@
+"""Transports: one ``transmit(apdu: bytes) -> bytes`` contract; emulated, PC/SC and NFC adapters and shared APDU wrappers."""
