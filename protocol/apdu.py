@@ -98,7 +98,7 @@ class CommandApdu:
 
         Raises :class:`ApduError` when the body does not match any case.
         """
-        raw = bytes(raw)
+        raw = _as_bytes(raw)
         if len(raw) < 4:
             raise ApduError(f"a command APDU has at least 4 header bytes, got {len(raw)}", len(raw))
         cla, ins, p1, p2 = raw[:4]
@@ -141,6 +141,14 @@ class ResponseApdu:
     sw1: int
     sw2: int
 
+    def __post_init__(self) -> None:
+        for name in ("sw1", "sw2"):
+            value = getattr(self, name)
+            if not 0 <= value <= 0xFF:
+                raise UsageError(f"{name} must be one byte, got {value}")
+        if not isinstance(self.data, bytes):
+            raise UsageError(f"data must be bytes, got {type(self.data).__name__}")
+
     @property
     def sw(self) -> int:
         """Status word as an int, e.g. ``0x9000``."""
@@ -160,11 +168,20 @@ class ResponseApdu:
     @classmethod
     def parse(cls, raw: bytes) -> ResponseApdu:
         """Split a response into data and status word; fewer than 2 bytes is malformed."""
-        raw = bytes(raw)
+        raw = _as_bytes(raw)
         if len(raw) < 2:
             raise ApduError(f"a response APDU needs at least the 2 status bytes, got {len(raw)}", 0)
         return cls(raw[:-2], raw[-2], raw[-1])
 
     @classmethod
     def from_sw(cls, sw: int, data: bytes = b"") -> ResponseApdu:
+        if not 0 <= sw <= 0xFFFF:
+            raise UsageError(f"a status word is two bytes, got {sw:#x}")
         return cls(data, sw >> 8, sw & 0xFF)
+
+
+def _as_bytes(raw: bytes | bytearray | memoryview) -> bytes:
+    """``bytes(raw)`` for byte-like input only: ``bytes(5)`` would silently be five zero bytes."""
+    if not isinstance(raw, bytes | bytearray | memoryview):
+        raise TypeError(f"expected bytes, got {type(raw).__name__}")
+    return bytes(raw)

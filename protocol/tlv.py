@@ -179,6 +179,8 @@ def _decode(data: bytes, start: int, end: int, depth_left: int, skip_padding: bo
             offset += 1
             continue
         tag, after_tag = read_tag(data, offset, end)
+        if tag == 0:
+            raise TlvError("00 is padding, not a tag", offset)
         length, value_start = read_length(data, after_tag, end)
         value_end = value_start + length
         if value_end > end:
@@ -205,8 +207,25 @@ def decode_one(data: bytes, *, max_depth: int = MAX_DEPTH) -> Tlv:
     return objects[0]
 
 
+def check_tag(tag: int) -> None:
+    """Raise ``ValueError`` unless ``tag`` is one well-formed BER tag (Book 3 Annex B1).
+
+    ``0x9F`` alone, ``0x9F81`` (continuation bit set on the last byte) or
+    ``0x0102`` (a one-byte tag followed by junk) would otherwise be encoded
+    silently into bytes that no decoder reads back as the same tag.
+    """
+    raw = tag_bytes(tag)
+    try:
+        _tag, after = read_tag(raw, 0)
+    except TlvError as exc:
+        raise ValueError(f"{raw.hex().upper()} is not a valid BER-TLV tag: {exc.reason}") from None
+    if after != len(raw):
+        raise ValueError(f"{raw.hex().upper()} is not a valid BER-TLV tag: extra bytes after the tag")
+
+
 def encode(tag: int, value: bytes) -> bytes:
-    """Encode one data object from its tag and raw value."""
+    """Encode one data object from its tag and raw value (``ValueError`` for a malformed tag)."""
+    check_tag(tag)
     return tag_bytes(tag) + encode_length(len(value)) + bytes(value)
 
 
