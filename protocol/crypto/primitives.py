@@ -52,9 +52,16 @@ def _check_blocks(data: bytes, block: int) -> None:
 
 
 def _tdes(key: bytes) -> TripleDES:
-    # An 8-byte key makes TripleDES single DES (K1 = K2 = K3), as EMV's MAC needs.
+    # An 8-byte key makes TripleDES single DES (K1 = K2 = K3), as EMV's MAC needs;
+    # a 16-byte key is two-key 3DES (K3 = K1). Expanded to 24 bytes here because
+    # cryptography deprecates the short forms.
     _check("DES key", key, 8, 16, 24)
-    return TripleDES(bytes(key))
+    return TripleDES(tdes_key24(bytes(key)))
+
+
+def tdes_key24(key: bytes) -> bytes:
+    """The 24-byte K1‖K2‖K3 form of an 8-, 16- or 24-byte (3)DES key (length unchecked)."""
+    return key * 3 if len(key) == 8 else key + key[:8] if len(key) == 16 else key
 
 
 def tdes_ecb_encrypt(key: bytes, data: bytes) -> bytes:
@@ -329,3 +336,88 @@ def totp(secret: bytes, unix_time: int, digits: int = 8, algorithm: str = "SHA1"
         raise UsageError("TOTP time step must be positive")
     totp_ = TOTP(bytes(secret), digits, _otp_hash(algorithm), step, enforce_key_length=False)
     return totp_.generate(int(unix_time)).decode()
+
+
+# --------------------------------------------------------------------------- AES-CBC decryption (secure messaging)
+
+
+def aes_cbc_decrypt(key: bytes, data: bytes, iv: bytes = ZERO_IV16) -> bytes:
+    """AES-CBC decrypt, no padding removed (the card side of AES secure messaging)."""
+    _check("AES key", key, 16, 24, 32)
+    _check("IV", iv, 16)
+    _check_blocks(data, 16)
+    dec = Cipher(algorithms.AES(bytes(key)), modes.CBC(bytes(iv))).decryptor()
+    return dec.update(bytes(data)) + dec.finalize()
+
+
+# --------------------------------------------------------------------------- prepared ECB keys (issuer master keys)
+
+
+class EcbEncryptor:
+    """A block-cipher key set up once for many ECB encryptions, like a key loaded in an HSM.
+
+    For a long-lived key used for many derivations (an issuer master key deriving ICC
+    master keys): each call then costs the block operations, not a cipher set-up.
+    ECB keeps no state between blocks, so one context serves every call (calls are
+    serialised by the GIL). ``repr`` never shows the key. Build with :meth:`tdes`
+    (8/16/24-byte key) or :meth:`aes`.
+    """
+
+    __slots__ = ("_block", "_ctx")
+
+    def __init__(self, algorithm: TripleDES | algorithms.AES, block: int) -> None:
+        self._ctx = Cipher(algorithm, modes.ECB()).encryptor()
+        self._block = block
+
+    @classmethod
+    def tdes(cls, key: bytes) -> EcbEncryptor:
+        _check("DES key", key, 8, 16, 24)
+        return cls(TripleDES(tdes_key24(bytes(key))), 8)
+
+    @classmethod
+    def aes(cls, key: bytes) -> EcbEncryptor:
+        _check("AES key", key, 16, 24, 32)
+        return cls(algorithms.AES(bytes(key)), 16)
+
+    def encrypt(self, data: bytes) -> bytes:
+        if type(data) is not bytes:
+            if not isinstance(data, bytearray | memoryview):
+                raise UsageError(f"data must be bytes, got {type(data).__name__}")
+            data = bytes(data)
+        _check_blocks(data, self._block)
+        return self._ctx.update(data)
+
+    def __repr__(self) -> str:
+        return f"EcbEncryptor({self._block * 8}-bit block, <key hidden>)"
+
+
+# --------------------------------------------------------------------------- ISO/IEC 9797-1 MAC algorithm 3 (EMV MAC)
+
+
+_CBC_ZERO_IV8 = modes.CBC(ZERO_IV8)  # mode objects are immutable: built once
+_ECB = modes.ECB()
+
+
+def des_mac_alg3(k: bytes, k_prime: bytes, padded: bytes) -> bytes:
+    """ISO/IEC 9797-1 MAC algorithm 3 with single-DES keys K, K' over padded data (8 bytes).
+
+    Two cipher set-ups whatever the length (EMV Book 2 Annex A1.2.1): single-DES CBC
+    under K over every block but the last, then DES_K(DES^-1_K'(DES_K(Xn xor Hn-1))),
+    which is EDE triple DES under K || K' || K. Padding is the caller's (see
+    protocol.crypto.mac). This is the hot path of ARQC checking, hence the terse code.
+    """
+    if not (type(k) is bytes and type(k_prime) is bytes and type(padded) is bytes):
+        for name, value in (("MAC key K", k), ("MAC key K'", k_prime), ("MAC input", padded)):
+            if not isinstance(value, bytes | bytearray | memoryview):
+                raise UsageError(f"{name} must be bytes, got {type(value).__name__}")
+        k, k_prime, padded = bytes(k), bytes(k_prime), bytes(padded)
+    if len(k) != 8 or len(k_prime) != 8:
+        raise UsageError(f"MAC keys K and K' must be 8 bytes each, got {len(k)} and {len(k_prime)}")
+    n = len(padded)
+    if n == 0 or n % 8:
+        raise UsageError(f"MAC input must be a positive number of 8-byte blocks, got {n} bytes")
+    last = padded[-8:]
+    if n > 8:
+        chain = Cipher(TripleDES(k * 3), _CBC_ZERO_IV8).encryptor().update(padded[:-8])[-8:]
+        last = (int.from_bytes(chain, "big") ^ int.from_bytes(last, "big")).to_bytes(8, "big")
+    return Cipher(TripleDES(k + k_prime + k), _ECB).encryptor().update(last)
