@@ -1,0 +1,1 @@
+"""Tests of the NFC path: ISO-DEP target, nfcpy udp bridge, nfcpy reader transport."""
