@@ -52,7 +52,11 @@ def get_processing_options(rt: CardRuntime, cmd: CommandApdu) -> Reply:
     if len(objects) != 1 or objects[0].tag != 0x83:
         raise CardStatus(Sw.WRONG_DATA)
     pdol_data = objects[0].value
-    if len(pdol_data) != data_length(parse_dol(app.profile.pdol)):
+    # An empty command template ("83 00") is what a contact terminal that ignores
+    # the PDOL sends (Book 3 §6.5.8 for cards without PDOL). Dual-interface cards
+    # commonly accept it on the contact interface and run without the PDOL values,
+    # so contact-era tools such as python-emv's emvtool can read every profile.
+    if pdol_data and len(pdol_data) != data_length(parse_dol(app.profile.pdol)):
         raise CardStatus(Sw.WRONG_LENGTH)
     rt.session.pdol_data = pdol_data
     rt.session.phase = Phase.INITIATED

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
+
+from card_emulation.applet import EmvCard
 
 from card_emulation.image import ApplicationCounters
 from protocol import tlv
@@ -190,7 +194,22 @@ def test_application_not_found(make_card) -> None:
     card = make_card("visa-cvn18-dda")
     assert sw_of(card, apdu(0x00, 0xA4, 0x04, 0x00, bytes.fromhex("A0000000999999"))) == 0x6A82
     assert sw_of(card, apdu(0x00, 0xA4, 0x04, 0x02, VISA)) == 0x6A82  # next, with nothing selected
-    assert sw_of(make_card("trustone-aes"), apdu(0x00, 0xA4, 0x04, 0x00, PSE)) == 0x6A82  # no PSE
+
+
+def test_no_pse_on_a_contactless_only_card(personalised) -> None:
+    image = personalised["trustone-aes"].image
+    contactless_only = dataclasses.replace(image, profile=dataclasses.replace(image.profile, pse=False))
+    card = EmvCard(contactless_only)
+    assert sw_of(card, apdu(0x00, 0xA4, 0x04, 0x00, PSE)) == 0x6A82
+    assert sw_of(card, apdu(0x00, 0xA4, 0x04, 0x00, PPSE)) == 0x9000
+
+
+def test_gpo_with_empty_pdol_data_from_a_contact_terminal(make_card) -> None:
+    """Contact-era terminals (python-emv's emvtool) send "83 00" even when a PDOL exists."""
+    card = selected(make_card)
+    assert sw_of(card, apdu(0x80, 0xA8, 0x00, 0x00, bytes.fromhex("8300"))) == 0x9000
+    card = selected(make_card)
+    assert sw_of(card, apdu(0x80, 0xA8, 0x00, 0x00, tlv.encode(0x83, bytes(3)))) == 0x6700  # wrong, not empty
 
 
 def test_failed_select_keeps_the_selection(make_card) -> None:
