@@ -1,0 +1,82 @@
+"""Card answers as trees of named, explained, masked nodes for the displays.
+
+Each node carries the tag, its name from the EMV dictionary (:mod:`protocol.dictionary`),
+the value and its meaning (:func:`protocol.dictionary.describe_value`). PAN-bearing
+data is masked (DESIGN.md §7): a sensitive primitive value is shown masked, and a
+template that contains one shows no raw hex of its own (its children show the
+masked values).
+
+Format 1 answers (tag ``80``, EMV 4.4 Book 3 §6.5.5.4, §6.5.8.4, §6.5.9.4) are a
+concatenation of values without tags; :data:`FORMAT1_LAYOUTS` splits them into
+the data elements they stand for, shown as children of the ``80`` node.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from protocol import dictionary, masking, tlv
+from protocol.errors import MalformedDataError
+from protocol.tap.events import DecodedNode
+
+#: (tag, length) parts of a format 1 answer; ``None`` = the rest.
+Layout = Sequence[tuple[int, int | None]]
+
+GPO_FORMAT1: Layout = ((0x82, 2), (0x94, None))  # Book 3 §6.5.8.4: AIP ‖ AFL
+GENERATE_AC_FORMAT1: Layout = ((0x9F27, 1), (0x9F36, 2), (0x9F26, 8), (0x9F10, None))  # §6.5.5.4
+INTERNAL_AUTHENTICATE_FORMAT1: Layout = ((0x9F4B, None),)  # §6.5.9.4
+RELAY_RESISTANCE_FORMAT1: Layout = (  # Book C-2 §5.3 (EXCHANGE RELAY RESISTANCE DATA)
+    (0xDF8302, 4), (0xDF8303, 2), (0xDF8304, 2), (0xDF8305, 2),
+)  # fmt: skip
+
+
+def split_format1(value: bytes, layout: Layout) -> list[tuple[int, bytes]]:
+    """Cut a format 1 value into ``(tag, value)`` parts; parts beyond the data are left out."""
+    parts: list[tuple[int, bytes]] = []
+    offset = 0
+    for tag, length in layout:
+        if offset >= len(value):
+            break
+        end = len(value) if length is None else offset + length
+        parts.append((tag, value[offset:end]))
+        offset = end
+    return parts
+
+
+def _contains_sensitive(node: tlv.Tlv) -> bool:
+    return any(masking.is_sensitive(n.tag) for _depth, n in node.walk())
+
+
+def _node(obj: tlv.Tlv, context: Mapping[int, bytes], layout: Layout | None) -> DecodedNode:
+    if obj.children or obj.constructed:
+        children = tuple(_node(child, context, None) for child in obj.children)
+        value_hex = "" if _contains_sensitive(obj) else obj.value.hex().upper()
+        meaning = f"{len(children)} data object(s)"
+        return DecodedNode(obj.tag_hex, dictionary.name(obj.tag), value_hex, meaning, children)
+    if layout is not None:
+        parts = tuple(
+            _primitive(tag, value, context) for tag, value in split_format1(obj.value, layout)
+        )
+        return DecodedNode(obj.tag_hex, dictionary.name(obj.tag), obj.value.hex().upper(),
+                           "format 1: values without tags, in the order EMV fixes", parts)
+    return _primitive(obj.tag, obj.value, context)
+
+
+def _primitive(tag: int, value: bytes, context: Mapping[int, bytes]) -> DecodedNode:
+    shown = masking.mask_value(tag, value) if masking.is_sensitive(tag) else value.hex().upper()
+    meaning = dictionary.describe_value(tag, value, context=context)
+    return DecodedNode(tlv.tag_hex(tag), dictionary.name(tag), shown, meaning)
+
+
+def decoded_nodes(data: bytes, layout: Layout | None = None) -> tuple[DecodedNode, ...]:
+    """The decoded tree of ``data`` (BER-TLV); never raises.
+
+    ``layout`` splits a top-level ``80`` (format 1) answer. Bytes that do not
+    decode give a single node explaining why.
+    """
+    try:
+        objects = tlv.decode(data)
+    except MalformedDataError as exc:
+        return (DecodedNode("", "Undecodable data", "", f"{len(data)} bytes that are not BER-TLV: {exc.reason}"),)
+    context = tlv.flatten(objects)
+    return tuple(_node(obj, context, layout if obj.tag == 0x80 else None) for obj in objects)
