@@ -20,6 +20,7 @@ class CommandKind(enum.StrEnum):
     GENERATE_AC = "generate-ac"  # 80 AE, Book 3 §6.5.5
     VERIFY = "verify"  # 00 20, Book 3 §6.5.12
     GET_CHALLENGE = "get-challenge"  # 00 84, Book 3 §6.5.6
+    EXCHANGE_RELAY_RESISTANCE_DATA = "exchange-relay-resistance"  # 80 EA, contactless Book C-2 §5.3
     OTHER = "other"
 
 
@@ -33,6 +34,7 @@ INSTRUCTIONS: dict[int, tuple[CommandKind, int]] = {
     0xAE: (CommandKind.GENERATE_AC, 0x80),
     0x20: (CommandKind.VERIFY, 0x00),
     0x84: (CommandKind.GET_CHALLENGE, 0x00),
+    0xEA: (CommandKind.EXCHANGE_RELAY_RESISTANCE_DATA, 0x80),
 }
 
 

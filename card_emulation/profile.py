@@ -62,6 +62,7 @@ COMMAND_NAMES = (
     "generate-ac-cda",
     "verify",
     "get-challenge",
+    "exchange-relay-resistance",
     "other",
 )
 
@@ -75,6 +76,7 @@ _DEFAULT_TIMES_MS = {
     "generate-ac-cda": 95.0,
     "verify": 20.0,
     "get-challenge": 4.0,
+    "exchange-relay-resistance": 0.5,  # answered from RAM: the point of the command
     "other": 2.0,
 }
 
@@ -98,6 +100,20 @@ class RecordLayout:
     record: int
     tags: tuple[int, ...]
     oda: bool = False
+
+
+@dataclass(frozen=True)
+class RelayResistanceTimes:
+    """What the card announces in EXCHANGE RELAY RESISTANCE DATA (Book C-2 §5.3), in µs.
+
+    ``min_us``/``max_us``: the card's minimum and maximum time to process the
+    command; ``transmission_us``: its estimate of the time to send the answer.
+    The card encodes them in units of 100 µs.
+    """
+
+    min_us: int
+    max_us: int
+    transmission_us: int
 
 
 @dataclass(frozen=True, repr=False)
@@ -135,6 +151,7 @@ class ApplicationProfile:
     rsa_exponent: int
     dki: int
     kernel_id: bytes | None
+    relay_resistance: RelayResistanceTimes | None = None
 
     def __repr__(self) -> str:
         return f"ApplicationProfile(aid={self.aid.hex().upper()}, label={self.label!r}, cryptogram={self.cryptogram.value})"
@@ -201,7 +218,26 @@ def _aip(oda: frozenset[OdaMethod], raw: Mapping[str, Any], what: str) -> bytes:
     byte2 = hex_field(raw.get("aip_byte2", "80"), f"{what}.aip_byte2")
     if len(byte2) != 1:
         raise ProfileError(f"{what}.aip_byte2 must be 1 byte")
+    if "relay_resistance" in raw:
+        byte2 = bytes([byte2[0] | 0x01])  # Book C-2 Annex A: relay resistance protocol supported
     return bytes([byte1]) + byte2
+
+
+def _relay_resistance(raw: Any, what: str) -> RelayResistanceTimes | None:
+    """``[application.relay_resistance]``: min_us, max_us, transmission_us (multiples of 100)."""
+    if raw is None:
+        return None
+    if not isinstance(raw, Mapping):
+        raise ProfileError(f"{what}.relay_resistance must be a table")
+    values = {}
+    for key in ("min_us", "max_us", "transmission_us"):
+        value = int_field(raw.get(key), f"{what}.relay_resistance.{key}", 0, 6_553_500)
+        if value % 100:
+            raise ProfileError(f"{what}.relay_resistance.{key} must be a multiple of 100 µs")
+        values[key] = value
+    if values["min_us"] > values["max_us"]:
+        raise ProfileError(f"{what}.relay_resistance: min_us is above max_us")
+    return RelayResistanceTimes(**values)
 
 
 def _records(raw: Any, what: str) -> tuple[RecordLayout, ...]:
@@ -306,6 +342,7 @@ def _application(raw: Any, index: int) -> ApplicationProfile:
         rsa_exponent=int_field(raw.get("rsa_exponent", 3), f"{what}.rsa_exponent", 3, 65537),
         dki=int_field(raw.get("dki", 1), f"{what}.dki", 0, 255),
         kernel_id=hex_field(kernel, f"{what}.kernel_id") if kernel is not None else None,
+        relay_resistance=_relay_resistance(raw.get("relay_resistance"), what),
     )
 
 

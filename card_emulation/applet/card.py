@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from card_emulation.applet import authentication, cardholder, generate_ac, reading, selection
+from card_emulation.applet import authentication, cardholder, generate_ac, reading, relay, selection
 from card_emulation.applet.runtime import CardRuntime, Effects, ImageSink
 from card_emulation.applet.status import CardStatus, Reply, Sw
 from card_emulation.commands import INSTRUCTIONS, CommandKind, classify
@@ -60,6 +60,7 @@ _HANDLERS: dict[CommandKind, Callable[[CardRuntime, CommandApdu], Reply]] = {
     CommandKind.GET_CHALLENGE: cardholder.get_challenge,
     CommandKind.INTERNAL_AUTHENTICATE: authentication.internal_authenticate,
     CommandKind.GENERATE_AC: generate_ac.generate_ac,
+    CommandKind.EXCHANGE_RELAY_RESISTANCE_DATA: relay.exchange_relay_resistance_data,
 }
 
 

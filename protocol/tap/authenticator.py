@@ -282,12 +282,13 @@ class AuthenticatorSession:
 def _tap(ctx: TapContext, user_id: str, device_key: EcPrivateKey) -> Flow[Assertion]:
     app = yield from select_application(ctx)
     options = yield from get_processing_options(ctx, app)
+    # Book C-2 times the relay-resistance exchange right after GPO, before any record.
+    relay = yield from exchange_relay_resistance(ctx, Aip(options.aip))
     data = yield from read_records(ctx, options.afl)
     oda_state = authenticate_static(ctx, app.aid, options.aip, data)
     ddol_data = internal_authenticate_response = b""
     if oda_state.method is OdaMethod.DDA:
         ddol_data, internal_authenticate_response = yield from internal_authenticate(ctx, oda_state, data)
-    relay = yield from exchange_relay_resistance(ctx, Aip(options.aip))
     answer = yield from generate_ac(ctx, oda_state, data, options)
     summarize(ctx, oda_state)
     evidence = CardEvidence(

@@ -130,7 +130,7 @@ def test_aip_downgrade_breaks_the_signed_static_data(make_card, keystore) -> Non
         reader.tap(MC, Transaction(), keystore)
     assert failure.value.check == "ICC certificate hash"  # the AIP is part of the signed static data
     gpo = next(rsp for cmd, rsp in reader.log if cmd[1] == 0xA8)
-    assert gpo[4:6] == bytes([0x39 & ~0x21, 0x80])
+    assert gpo[4:6] == bytes([0x39 & ~0x21, 0x81])  # byte 2: EMV mode + relay resistance, untouched
 
 
 def test_aip_value(make_card) -> None:

@@ -280,3 +280,19 @@ def test_atc_exhaustion(personalised, keystore) -> None:
     assert sw_of(card, apdu(0x00, 0xA4, 0x04, 0x00, VISA)) == 0x6283  # blocked, FCI still returned
     assert sw_of(card, apdu(0x80, 0xA8, 0x00, 0x00, VISA_PDOL_DATA)) == 0x6985
     assert card.image.counters_for(VISA).atc == 0xFFFF
+
+
+# ------------------------------------------------------------------ relay resistance (Book C-2 §5.3)
+
+
+def test_exchange_relay_resistance_data(make_card) -> None:
+    errd = apdu(0x80, 0xEA, 0x00, 0x00, bytes.fromhex("01020304"))
+    card = selected(make_card, "mastercard-cvn16-cda", MC)
+    assert sw_of(card, errd) == 0x6985  # before GET PROCESSING OPTIONS
+    data_of(card, apdu(0x80, 0xA8, 0x00, 0x00, bytes.fromhex("8300")))
+    assert sw_of(card, apdu(0x80, 0xEA, 0x00, 0x00, bytes(3))) == 0x6700
+    assert sw_of(card, apdu(0x80, 0xEA, 0x01, 0x00, bytes(4))) == 0x6A86
+    answer = tlv.decode_one(data_of(card, errd))
+    assert answer.tag == 0x80 and len(answer.value) == 10
+    assert answer.value[4:] == bytes.fromhex("0000000F0004")  # 0 / 1500 / 400 µs in units of 100 µs
+    assert sw_of(initiated(make_card), errd) == 0x6D00  # the Visa-like card does not offer it

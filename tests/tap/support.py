@@ -28,15 +28,16 @@ from tests.card_emulation.conftest import SEED, Counter
 PROFILES = list_profiles()
 TODAY = datetime.date(2026, 1, 1)
 NOW = 1_767_225_600  # 2026-01-01T00:00:00Z
-RELAY_PROFILE = "mastercard-cvn16-cda+rrp"  # a test-only variant whose AIP offers relay resistance
+RELAY_PROFILE = "mastercard-cvn16-cda"  # offers relay resistance (AIP byte 2 bit 1) and answers 80 EA
+ADVERTISES_ONLY_PROFILE = "mastercard-cvn16-cda-no-errd"  # test-only: AIP says yes, applet answers 6D00
 
 
 @cache
 def personalised(name: str) -> Personalisation:
-    if name == RELAY_PROFILE:
-        base = load_profile("mastercard-cvn16-cda")
-        app = base.applications[0]
-        app = dataclasses.replace(app, aip=app.aip[:1] + bytes([app.aip[1] | 0x01]))
+    if name == ADVERTISES_ONLY_PROFILE:
+        base = load_profile(RELAY_PROFILE)
+        app = dataclasses.replace(base.applications[0], relay_resistance=None)
+        assert app.aip[1] & 0x01, "the shipped Mastercard profile must advertise relay resistance"
         return personalise(dataclasses.replace(base, applications=(app,)), SEED)
     return personalise(name, SEED)
 
@@ -44,7 +45,7 @@ def personalised(name: str) -> Personalisation:
 @cache
 def keystore() -> KeyStore:
     store = KeyStore()
-    for name in (*PROFILES, RELAY_PROFILE):
+    for name in (*PROFILES, ADVERTISES_ONLY_PROFILE):
         store = store.merged(personalised(name).keystore)
     return store
 

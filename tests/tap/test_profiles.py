@@ -159,8 +159,8 @@ def test_event_sequence_of_an_honest_dda_tap() -> None:
     events = session.drain_events()
     steps = [e.step for e in events if isinstance(e, StepStarted)]
     assert steps == [
-        Step.SELECT_PPSE, Step.SELECT_AID, Step.GET_PROCESSING_OPTIONS, Step.READ_RECORDS,
-        Step.OFFLINE_DATA_AUTHENTICATION, Step.INTERNAL_AUTHENTICATE, Step.RELAY_RESISTANCE, Step.GENERATE_AC,
+        Step.SELECT_PPSE, Step.SELECT_AID, Step.GET_PROCESSING_OPTIONS, Step.RELAY_RESISTANCE, Step.READ_RECORDS,
+        Step.OFFLINE_DATA_AUTHENTICATION, Step.INTERNAL_AUTHENTICATE, Step.GENERATE_AC,
         Step.ASSERTION,
     ]  # fmt: skip
     names = [e.command_name for e in events if isinstance(e, ApduExchanged)]

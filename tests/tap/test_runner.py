@@ -12,7 +12,6 @@ from card_emulation.faults import FaultPlan, Mute, Trigger
 from protocol.crypto.primitives import ec_public_bytes
 from protocol.tap.events import ApduExchanged, Event, SessionFailed
 from tests.tap.support import DEVICE_KEY, RELAY_PROFILE, make_card, new_session
-from tests.tap.test_relay_resistance import RelayResistantCard
 
 
 class RemovedAfter:
@@ -67,7 +66,7 @@ def test_mute_card_through_the_transport() -> None:
 
 def test_the_clock_measures_each_exchange() -> None:
     ticks = itertools.count(0, 700_000)  # every clock() call advances 0.7 ms
-    card = RelayResistantCard(make_card(RELAY_PROFILE))
+    card = make_card(RELAY_PROFILE)
     outcome = run_authentication(new_session(), EmulatedTransport(card), clock=lambda: next(ticks))
     assert outcome.assertion is not None
     assert all(e.elapsed_ns == 700_000 for e in outcome.events if isinstance(e, ApduExchanged))
