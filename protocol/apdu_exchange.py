@@ -19,8 +19,8 @@ Both loops are bounded so that a hostile card cannot make the reader spin:
 exceeding a bound raises :class:`ResponseChainError`.
 
 The authenticator session (:mod:`protocol.tap.authenticator`) uses it for every
-command; :mod:`app.transports.wrappers` implements the same rules for plain
-transports and can be refactored onto this class.
+command; :class:`app.transports.wrappers.GetResponseTransport` drives it for
+plain transports, so the rules exist once.
 """
 
 from __future__ import annotations

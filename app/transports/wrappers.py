@@ -2,7 +2,9 @@
 
 Written once, used by every adapter (emulated, PC/SC, NFC):
 
-* :class:`GetResponseTransport` — ISO/IEC 7816-4 §5.1.3 and EMV 4.4 Book 1 §9.3.1.3:
+* :class:`GetResponseTransport` — drives :class:`protocol.apdu_exchange.ApduExchange`
+  (the one implementation of these rules, shared with the authenticator session);
+  ISO/IEC 7816-4 §5.1.3 and EMV 4.4 Book 1 §9.3.1.3:
   ``61xx`` means "xx more bytes are available": fetch them with GET RESPONSE
   ``00 C0 00 00 xx`` until the card stops answering ``61xx``, concatenating the
   data. ``6Cxx`` means "wrong Le, xx bytes are available": re-send the same command
@@ -24,10 +26,10 @@ from typing import Self
 
 from app.errors import TransportError
 from app.transports.base import Transport
-from protocol.apdu import CommandApdu
-from protocol.errors import MalformedDataError, UsageError
+from protocol.apdu_exchange import ApduExchange
+from protocol.apdu_exchange import ResponseChainError as ProtocolResponseChainError
+from protocol.errors import UsageError
 
-INS_GET_RESPONSE = 0xC0
 DEFAULT_MAX_GET_RESPONSE = 256
 """GET RESPONSE rounds allowed per command: 256 x 256 bytes = 64 KiB of data."""
 DEFAULT_MAX_RESEND = 3
@@ -97,43 +99,20 @@ class GetResponseTransport(_Wrapper):
         self.get_response_cla = get_response_cla
 
     def transmit(self, apdu: bytes) -> bytes:
-        response = self._send_fixing_le(bytes(apdu))
-        data = bytearray()
-        rounds = 0
-        while len(response) >= 2 and response[-2] == 0x61:
-            if rounds == self.max_get_response:
-                raise ResponseChainError(
-                    f"the card still answered 61{response[-1]:02X} after {rounds} GET RESPONSE "
-                    "commands; giving up (a sane card does not chain this long)"
-                )
-            rounds += 1
-            data += response[:-2]
-            get_response = bytes([self.get_response_cla, INS_GET_RESPONSE, 0x00, 0x00, response[-1]])
-            response = self._send_fixing_le(get_response)
-        return bytes(data) + response if data else response
-
-    def _send_fixing_le(self, apdu: bytes) -> bytes:
-        response = self.inner.transmit(apdu)
-        resends = 0
-        while len(response) == 2 and response[0] == 0x6C:
+        # The rules live once, sans-I/O, in protocol.apdu_exchange; this drives them.
+        exchange = ApduExchange(
+            bytes(apdu),
+            max_get_response=self.max_get_response,
+            max_resend=self.max_resend,
+            get_response_cla=self.get_response_cla,
+        )
+        while (command := exchange.pending) is not None:
             try:
-                command = CommandApdu.parse(apdu)
-            except MalformedDataError:
-                return response
-            if command.extended:
-                return response  # 6Cxx carries a short Le only
-            if resends == self.max_resend:
-                raise ResponseChainError(
-                    f"the card still answered 6C{response[1]:02X} after {resends} re-sends with "
-                    f"the Le it asked for (command {apdu[:4].hex().upper()}); giving up"
-                )
-            resends += 1
-            fixed = CommandApdu(
-                command.cla, command.ins, command.p1, command.p2, command.data, le=response[1] or 256
-            )
-            apdu = fixed.encode()
-            response = self.inner.transmit(apdu)
-        return response
+                exchange.receive(self.inner.transmit(command))
+            except ProtocolResponseChainError as exc:
+                raise ResponseChainError(str(exc)) from None
+        assert exchange.response is not None
+        return exchange.response
 
 
 ExchangeSink = Callable[[Exchange], None] | list[Exchange]
