@@ -1,0 +1,86 @@
+"""The user's last choices, remembered with ``QSettings``.
+
+The application's organisation and name (set in :mod:`app.gui.main`) choose
+where ``QSettings()`` keeps them; tests pass their own ``QSettings`` on a
+temporary INI file. Values are read defensively: a missing or odd value falls
+back to the default, never to an exception.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QByteArray, QSettings
+
+from app.gui.requests import CardSource, SourceKind, TransactionInput
+from app.gui.theme import Theme
+
+_SOURCE = "source"
+_TRANSACTION = "transaction"
+
+
+def _text(settings: QSettings, key: str, default: str) -> str:
+    value = settings.value(key, default)
+    return value if isinstance(value, str) else default
+
+
+class Preferences:
+    """Typed access to the remembered choices."""
+
+    def __init__(self, settings: QSettings) -> None:
+        self.settings = settings
+
+    def load_source(self) -> CardSource:
+        s, d = self.settings, CardSource()
+        return CardSource(
+            kind=SourceKind.parse(_text(s, f"{_SOURCE}/kind", d.kind.value)),
+            profile=_text(s, f"{_SOURCE}/profile", d.profile),
+            faults=_text(s, f"{_SOURCE}/faults", d.faults),
+            reader=_text(s, f"{_SOURCE}/reader", d.reader),
+            nfc_path=_text(s, f"{_SOURCE}/nfc_path", d.nfc_path),
+        )
+
+    def save_source(self, source: CardSource) -> None:
+        s = self.settings
+        s.setValue(f"{_SOURCE}/kind", source.kind.value)
+        s.setValue(f"{_SOURCE}/profile", source.profile)
+        s.setValue(f"{_SOURCE}/faults", source.faults)
+        if source.reader:  # keep the last reader even while it is unplugged
+            s.setValue(f"{_SOURCE}/reader", source.reader)
+        s.setValue(f"{_SOURCE}/nfc_path", source.nfc_path)
+
+    def load_transaction(self) -> TransactionInput:
+        s, d = self.settings, TransactionInput()
+        return TransactionInput(
+            kind=_text(s, f"{_TRANSACTION}/kind", d.kind),
+            amount=_text(s, f"{_TRANSACTION}/amount", d.amount),
+            currency=_text(s, f"{_TRANSACTION}/currency", d.currency),
+            payee=_text(s, f"{_TRANSACTION}/payee", d.payee),
+        )
+
+    def save_transaction(self, entry: TransactionInput) -> None:
+        s = self.settings
+        s.setValue(f"{_TRANSACTION}/kind", entry.kind)
+        s.setValue(f"{_TRANSACTION}/amount", entry.amount)
+        s.setValue(f"{_TRANSACTION}/currency", entry.currency)
+        s.setValue(f"{_TRANSACTION}/payee", entry.payee)
+
+    def load_theme(self) -> Theme:
+        return Theme.parse(_text(self.settings, "view/theme", Theme.SYSTEM.value))
+
+    def save_theme(self, theme: Theme) -> None:
+        self.settings.setValue("view/theme", theme.value)
+
+    def load_demo_pace(self) -> bool:
+        return _text(self.settings, "view/demo_pace", "false") == "true"
+
+    def save_demo_pace(self, on: bool) -> None:
+        self.settings.setValue("view/demo_pace", "true" if on else "false")
+
+    def load_bytes(self, key: str) -> QByteArray | None:
+        value = self.settings.value(f"window/{key}")
+        return value if isinstance(value, QByteArray) and not value.isEmpty() else None
+
+    def save_bytes(self, key: str, value: QByteArray) -> None:
+        self.settings.setValue(f"window/{key}", value)
+
+    def sync(self) -> None:
+        self.settings.sync()
