@@ -30,7 +30,7 @@ from protocol.errors import ProtocolError, VerificationError
 
 PROG = "trustone"
 #: Command-group modules; append yours (each exposes ``register(subparsers)``).
-COMMAND_MODULES: tuple[str, ...] = ("app.cli.crypto_cmd", "app.cli.card_cmd", "app.cli.readers_cmd")
+COMMAND_MODULES: tuple[str, ...] = ("app.cli.crypto_cmd", "app.cli.card_cmd", "app.cli.readers_cmd", "app.cli.run_cmd", "app.cli.scenarios_cmd", "app.cli.enrol_cmd", "app.cli.otp_cmd", "app.cli.trace_cmd")
 
 
 class UsageProblem(Exception):
