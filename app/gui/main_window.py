@@ -1,35 +1,57 @@
-"""The main window: menus, shortcuts, the pages (tabs), and the wiring to the worker.
+"""The main window: the pages (tabs), presentation mode, and the wiring to the worker.
 
 The window is the composition root of the GUI. It builds the run model, the
 "Card tap" page and the :class:`~app.gui.controller.TapController`, connects the
 worker's signals to the models (queued: they arrive on the UI thread) and keeps
-the user's choices in :class:`~app.gui.settings.Preferences`.
+the user's choices in :class:`~app.gui.settings.Preferences`. The other pages
+(:class:`~app.gui.pages.Pages`: OTP vs tap, Attack lab, Crypto calculator) slot
+in with :meth:`MainWindow.add_page`; the menus are :mod:`app.gui.menus`, File ▸
+Open/Export is :class:`~app.gui.file_actions.FileActions`, and presentation mode
+is :class:`~app.gui.presentation_mode.PresentationMode`.
 
-Further pages (OTP vs tap, attack lab, calculator, …) slot in with
-:meth:`MainWindow.add_page`; dialogs hang off the menus.
+The run on screen — a tap, an opened trace, or a run opened from another page —
+is :attr:`MainWindow.current_trace`, which File ▸ Export writes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import dataclasses
+import datetime
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QEvent, QSettings, Qt, Signal
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QGuiApplication, QIcon, QKeySequence, QShortcut
-from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QMessageBox, QProgressBar, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QIcon
+from PySide6.QtWidgets import (
+    QApplication,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QStackedWidget,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.gui import catalog
+from app.gui.card_setup import CardSetup
 from app.gui.controller import TapController
+from app.gui.file_actions import FileActions
+from app.gui.menus import build_menus
 from app.gui.models.run import ItemKind, RunModel
-from app.gui.requests import SourceKind, TapRequest
+from app.gui.pages import Pages
+from app.gui.presentation_mode import PresentationMode
+from app.gui.requests import TapRequest
 from app.gui.settings import Preferences
 from app.gui.theme import Theme, apply_theme, colours
 from app.gui.widgets.tap_page import TapPage
 from app.gui.widgets.verdict_banner import BannerState
-from app.gui.worker import RunResult, RunStatus, run_tap
+from app.gui.worker import RunResult, RunStatus, enrol_card, run_tap, tool_version
 from protocol.resources import resource_path
-from protocol.tap.events import VerdictReached
+from protocol.tap.events import Event, SessionFailed, VerdictReached
+from protocol.tap.trace import Trace
 
 APP_TITLE = "TrustOne Tap Simulator"
 DISCLAIMER = "An EMV-based model of TrustOne; no public APDU-level specification exists."
@@ -57,6 +79,15 @@ class MainWindow(QMainWindow):
     """
 
     runFinished = Signal(object)  # RunResult
+    # set by app.gui.menus.build_menus
+    tap_action: QAction
+    rerun_action: QAction
+    cancel_action: QAction
+    enrol_action: QAction
+    pace_action: QAction
+    timing_action: QAction
+    export_actions: dict[str, QAction]
+    theme_actions: dict[Theme, QAction]
 
     def __init__(
         self,
@@ -64,6 +95,7 @@ class MainWindow(QMainWindow):
         *,
         data_dir: Path | str | None = None,
         tap: Callable[..., RunResult] = run_tap,
+        enrol: Callable[..., RunResult] = enrol_card,
         reader_monitor_factory: Any = None,
         prepare_on_start: bool = True,
     ) -> None:
@@ -72,13 +104,14 @@ class MainWindow(QMainWindow):
         self.setWindowIcon(app_icon())
         self.prefs = Preferences(settings if settings is not None else QSettings())
         self.run = RunModel(self)
-        self.controller = TapController(data_dir, tap=tap, reader_monitor_factory=reader_monitor_factory, parent=self)
+        self.controller = TapController(data_dir, tap=tap, enrol=enrol, reader_monitor_factory=reader_monitor_factory,
+                                        parent=self)  # fmt: skip
         self.worker = self.controller.worker
         self._last_request: TapRequest | None = None
-        self._preparing = 0
-        self._readers_connected = False
-        self._prepare_enabled = prepare_on_start
-        self._requested_profile = ""
+        self._enrol_request: TapRequest | None = None
+        self._enrolling = False
+        self.current_trace: Trace | None = None
+        self.last_message: QMessageBox | None = None
         self.theme = self.prefs.load_theme()
 
         self.page = TapPage(self.run, catalog.describe_faults, catalog.FAULT_SYNTAX_HELP)
@@ -90,13 +123,18 @@ class MainWindow(QMainWindow):
         self.disclaimer = QLabel(f"ℹ  {DISCLAIMER}")
         self.disclaimer.setObjectName("disclaimer")
         self.disclaimer.setToolTip("TrustOne's APDU-level protocol is not public: this app models it with public EMV mechanisms")
+        self.pages = Pages(self)
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addWidget(self.disclaimer)
         layout.addWidget(self.tabs, 1)
-        self.setCentralWidget(central)
+        self.stack = QStackedWidget()
+        self.stack.addWidget(central)
+        self.setCentralWidget(self.stack)
+        self.files = FileActions(self)
+        self.presentation = PresentationMode(self)
 
         self.progress = QProgressBar()
         self.progress.setObjectName("progress")
@@ -106,12 +144,13 @@ class MainWindow(QMainWindow):
         self.progress.hide()
         self.statusBar().addPermanentWidget(self.progress)
 
-        self._build_menus()
+        build_menus(self)
+        self.card_setup = CardSetup(self, prepare=prepare_on_start)
         self._connect_worker()
         self._restore()
         self._style_disclaimer()
         self.page.tap_button.setFocus()
-        self._prepare()
+        self.card_setup.prepare()
 
     # ------------------------------------------------------------------ structure
     def add_page(self, widget: QWidget, title: str, tooltip: str = "") -> int:
@@ -121,74 +160,16 @@ class MainWindow(QMainWindow):
             self.tabs.setTabToolTip(index, tooltip)
         return index
 
-    def _action(self, menu: Any, text: str, slot: Callable[[], object], shortcut: Any = None, tip: str = "") -> QAction:
-        action = QAction(text, self)
-        if shortcut is not None:
-            action.setShortcut(QKeySequence(shortcut))
-        if tip:
-            action.setToolTip(tip)
-            action.setStatusTip(tip)
-        action.triggered.connect(lambda _checked=False: slot())
-        menu.addAction(action)
-        return action
-
-    def _build_menus(self) -> None:
-        bar = self.menuBar()
-        file_menu = bar.addMenu("&File")
-        self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit, "Quit the simulator")
-        if QKeySequence(QKeySequence.StandardKey.Quit).isEmpty():  # no platform default: Ctrl+Q
-            file_menu.actions()[-1].setShortcut(QKeySequence("Ctrl+Q"))
-
-        run_menu = bar.addMenu("&Run")
-        self.tap_action = self._action(run_menu, "&Tap card", self.tap, "Ctrl+T", "Run the authentication")
-        self.rerun_action = self._action(run_menu, "&Re-run last tap", self.rerun, "F5", "Repeat the last tap")
-        self.cancel_action = self._action(run_menu, "&Cancel", self.controller.cancel, "Esc", "Stop the tap")
-        self.cancel_action.setEnabled(False)
-        run_menu.addSeparator()
-        self._action(run_menu, "&Back", self.run.step_back, "Left", "Previous step or APDU")
-        self._action(run_menu, "&Next", self.run.step_forward, "Right", "Next step or APDU")
-        run_menu.addSeparator()
-        self._action(run_menu, "Show &verdict", self._select_verdict, "Ctrl+R", "Select the verdict")
-        for target in (self.page.sequence, self.page.log):
-            shortcut = QShortcut(QKeySequence(Qt.Key.Key_Space), target)
-            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-            shortcut.activated.connect(self.tap)
-
-        view_menu = bar.addMenu("&View")
-        theme_menu = view_menu.addMenu("&Theme")
-        group = QActionGroup(self)
-        self.theme_actions: dict[Theme, QAction] = {}
-        for theme, label in ((Theme.SYSTEM, "Follow the &system"), (Theme.LIGHT, "&Light"), (Theme.DARK, "&Dark")):
-            action = QAction(label, self, checkable=True)
-            action.setChecked(theme is self.theme)
-            action.triggered.connect(lambda _c=False, t=theme: self.set_theme(t))
-            group.addAction(action)
-            theme_menu.addAction(action)
-            self.theme_actions[theme] = action
-        self._action(view_menu, "Toggle &dark mode", self.toggle_dark, "Ctrl+Shift+D", "Switch light/dark")
-        self.pace_action = QAction("&Demo pace (slow down each APDU)", self, checkable=True)
-        self.pace_action.setToolTip("Pause after each APDU so an audience can follow the diagram")
-        self.pace_action.toggled.connect(self._set_pace)
-        view_menu.addAction(self.pace_action)
-
-        help_menu = bar.addMenu("&Help")
-        self._action(help_menu, "&Fault syntax", self._fault_help, None, "How to write a fault plan")
-        self._action(help_menu, "&About", self._about, None, "About this simulator")
-        QGuiApplication.styleHints().colorSchemeChanged.connect(self._system_scheme_changed)
-
     def _connect_worker(self) -> None:
         worker = self.worker
-        worker.preparing.connect(self._on_preparing)
-        worker.prepared.connect(self._on_prepared)
-        worker.prepareFailed.connect(self._on_prepare_failed)
         worker.waiting.connect(self._on_waiting)
         worker.eventReady.connect(self._on_event)
         worker.finished.connect(self._on_finished)
         self.controller.busyChanged.connect(self._on_busy)
+        QGuiApplication.styleHints().colorSchemeChanged.connect(self._system_scheme_changed)
+        self.tabs.currentChanged.connect(lambda _i: self.statusBar().clearMessage())  # a message belongs to its page
         self.page.tapRequested.connect(self.tap)
         self.page.banner.cancelRequested.connect(self.controller.cancel)
-        self.page.source.kindChanged.connect(self._source_kind_changed)
-        self.page.source.profile.currentIndexChanged.connect(lambda _i: self._prepare())
         self.page.source.changed.connect(self._inputs_changed)
         self.page.transaction.changed.connect(self._inputs_changed)
 
@@ -216,10 +197,70 @@ class MainWindow(QMainWindow):
     def _start(self, request: TapRequest) -> bool:
         self._save_inputs()
         self._last_request = request
+        self._enrolling = False
+        if self.timing_action.isChecked() or self.presentation.active:
+            request = dataclasses.replace(request, source=dataclasses.replace(request.source, timing=True))
         self.run.clear()
+        self.current_trace = None
+        self.enrol_action.setEnabled(False)
+        self.presentation.view.set_context(request.transaction.describe())
         self.page.banner.set_state(BannerState.RUNNING, f"{request.transaction.describe()} — {request.source.describe()}")
         self.statusBar().showMessage("Tapping…")
         return self.controller.tap(request)
+
+    def enrol(self) -> bool:
+        """Run ▸ Enrol this card: bind the real card the verifier rejected as not enrolled to this phone."""
+        request = self._enrol_request
+        if request is None or self.controller.busy:
+            return False
+        self._enrolling = True
+        self.run.clear()
+        self.current_trace = None
+        self.enrol_action.setEnabled(False)
+        self.page.banner.set_state(BannerState.RUNNING, f"Enrolling the card on {request.source.describe()}…")
+        self.statusBar().showMessage("Enrolling the card…")
+        self.tabs.setCurrentWidget(self.page)
+        return self.controller.enrol(request)
+
+    # ------------------------------------------------------------------ runs from elsewhere
+    def show_events(self, events: Iterable[Event], title: str, trace: Trace | None = None) -> None:
+        """Show a run made elsewhere (an opened trace, the attack lab, OTP vs tap) in the step-by-step views."""
+        if self.controller.busy:
+            self.statusBar().showMessage("A tap is running: open this run when it has finished.", 8000)
+            return
+        shown = tuple(events)
+        self.run.clear()
+        for event in shown:
+            self.run.add(event)
+        self.presentation.view.set_context(title)
+        self.current_trace = trace or Trace(datetime.datetime.now(datetime.UTC), tool_version(), title,
+                                            "TEST card (simulated)", shown)  # fmt: skip
+        self.enrol_action.setEnabled(False)
+        self.tabs.setCurrentWidget(self.page)
+        banner = self.page.banner
+        if self.run.verdict is not None:
+            banner.show_verdict(self.run.verdict, title)
+            self.run.set_current(self.run.first_index(ItemKind.VERDICT))
+        elif self.run.failure is not None:
+            banner.set_state(BannerState.FAILED, f"{title} — {self.run.failure.reason}")
+            self.run.set_current(self.run.first_index(ItemKind.FAILURE))
+        else:
+            banner.set_state(BannerState.NO_VERDICT, f"{title} — no verdict in this run")
+        self.statusBar().showMessage(f"{title}: {len(self.run)} rows, {self.run.apdu_count} APDUs", 10000)
+
+    def show_trace(self, trace: Trace, title: str = "Opened trace") -> None:
+        """Step through an opened trace in the same views."""
+        masked = "card numbers masked" if trace.masked else "UNMASKED card numbers"
+        self.show_events(trace.events, f"{title}: {trace.card} via {trace.transport} ({masked})", trace)
+
+    def show_message(self, title: str, text: str, icon: QMessageBox.Icon = QMessageBox.Icon.Warning) -> QMessageBox:
+        """A message box that does not block the event loop (window-modal, closed by the user)."""
+        box = QMessageBox(icon, title, text, QMessageBox.StandardButton.Ok, self)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.setWindowModality(Qt.WindowModality.WindowModal)
+        box.open()
+        self.last_message = box
+        return box
 
     def set_theme(self, theme: Theme) -> None:
         self.theme = theme
@@ -234,53 +275,21 @@ class MainWindow(QMainWindow):
 
         self.set_theme(Theme.LIGHT if is_dark() else Theme.DARK)
 
-    def _select_verdict(self) -> None:
+    def select_verdict(self) -> None:
         index = self.run.first_index(ItemKind.VERDICT)
         self.run.set_current(index if index >= 0 else self.run.first_index(ItemKind.FAILURE))
 
-    def _set_pace(self, on: bool) -> None:
+    def set_pace(self, on: bool) -> None:
         self.worker.pace_s = PACE_S if on else 0.0
         self.prefs.save_demo_pace(on)
 
-    def _fault_help(self) -> None:
+    def fault_help(self) -> None:
         QMessageBox.information(self, "Fault syntax", catalog.FAULT_SYNTAX_HELP)
 
-    def _about(self) -> None:
+    def about(self) -> None:
         QMessageBox.about(self, f"About {APP_TITLE}", ABOUT_TEXT)
 
     # ------------------------------------------------------------------ worker signals
-    def _prepare(self) -> None:
-        """Have the worker personalise/cache the chosen test card (once per profile)."""
-        source = self.page.source.source()
-        if not self._prepare_enabled or source.kind is not SourceKind.EMULATED or not source.profile:
-            return
-        if source.profile != self._requested_profile:
-            self._requested_profile = source.profile
-            self.controller.prepare(source.profile)
-
-    def _on_preparing(self, text: str) -> None:
-        self._preparing += 1
-        self.progress.show()
-        self.statusBar().showMessage(text)
-        if not self.controller.busy:
-            self.page.banner.set_state(BannerState.PREPARING, "Personalising the emulated card once; later starts reuse it.")
-
-    def _on_prepared(self, profile: str) -> None:
-        self._preparing = max(0, self._preparing - 1)
-        if self._preparing == 0:
-            self.progress.hide()
-        self.statusBar().showMessage(f"Test card ready: {profile}", 5000)
-        if not self.controller.busy and self.page.banner.state is BannerState.PREPARING:
-            self.page.banner.set_state(BannerState.READY, "The emulated test card is ready. Press Tap (Ctrl+T).")
-
-    def _on_prepare_failed(self, message: str) -> None:
-        self._preparing = max(0, self._preparing - 1)
-        self._requested_profile = ""
-        self.progress.hide()
-        if not self.controller.busy:
-            self.page.banner.set_state(BannerState.ERROR, message)
-        self.statusBar().showMessage(message)
-
     def _on_waiting(self, text: str) -> None:
         if text:
             self.page.banner.set_waiting(text)
@@ -292,8 +301,14 @@ class MainWindow(QMainWindow):
         self.run.add(event)  # type: ignore[arg-type]
         if isinstance(event, VerdictReached):
             self.page.banner.show_verdict(event, self._context())
+        elif isinstance(event, SessionFailed) and self.presentation.active:
+            self.page.banner.set_state(BannerState.FAILED, event.reason)
 
     def _on_finished(self, result: RunResult) -> None:
+        self.current_trace = result.trace
+        if not (self._enrolling and result.status is not RunStatus.VERDICT):  # a failed enrolment may be retried
+            self._enrol_request = self._last_request if result.can_enrol else None
+        self.enrol_action.setEnabled(self._enrol_request is not None)
         banner = self.page.banner
         if result.status is RunStatus.VERDICT and self.run.verdict is not None:
             banner.show_verdict(self.run.verdict, self._context())
@@ -311,6 +326,8 @@ class MainWindow(QMainWindow):
         self.runFinished.emit(result)
 
     def _context(self) -> str:
+        if self._enrolling:
+            return "Enrolment of the card with this phone"
         request = self._last_request
         return request.transaction.describe() if request is not None else ""
 
@@ -320,20 +337,12 @@ class MainWindow(QMainWindow):
         self.tap_action.setEnabled(not busy)
         self.rerun_action.setEnabled(not busy)
         self.cancel_action.setEnabled(busy)
+        for item in self.export_actions.values():
+            item.setEnabled(not busy)
         if not busy:
             self.page.tap_button.setFocus()
 
     # ------------------------------------------------------------------ inputs
-    def _source_kind_changed(self, kind: SourceKind) -> None:
-        if kind is SourceKind.PCSC and not self._readers_connected:
-            watcher = self.controller.watch_readers()
-            watcher.readersChanged.connect(self.page.source.set_readers)
-            watcher.cardChanged.connect(self.page.source.set_card_present)
-            watcher.status.connect(self.page.source.set_reader_status)
-            self._readers_connected = True
-        elif kind is SourceKind.EMULATED:
-            self._prepare()
-
     def _inputs_changed(self) -> None:
         problem = self.page.problem()
         self.page.input_problem.setVisible(bool(problem))
@@ -350,6 +359,8 @@ class MainWindow(QMainWindow):
         self.page.source.set_source(self.prefs.load_source())
         self.page.transaction.set_transaction(self.prefs.load_transaction())
         self.pace_action.setChecked(self.prefs.load_demo_pace())
+        self.timing_action.setChecked(self.prefs.load_timing())
+        self.pages.restore()
         geometry = self.prefs.load_bytes("geometry")
         if geometry is None or not self.restoreGeometry(geometry):
             self.resize(1280, 800)
@@ -360,12 +371,15 @@ class MainWindow(QMainWindow):
             saved = self.prefs.load_bytes(f"splitter-{name}")
             if saved is not None:
                 splitter.restoreState(saved)
-        self._source_kind_changed(self.page.source.kind())
+        self.card_setup.kind_changed(self.page.source.kind())
         self._inputs_changed()
 
     def save_state(self) -> None:
         """Remember inputs, geometry and splitters now."""
         self._save_inputs()
+        self.pages.save()
+        if self.presentation.active:
+            self.presentation.leave()
         self.prefs.save_bytes("geometry", self.saveGeometry())
         self.prefs.save_bytes("state", self.saveState())
         self.prefs.save_bytes("splitter-middle", self.page.middle.saveState())
@@ -383,6 +397,7 @@ class MainWindow(QMainWindow):
             self._style_disclaimer()
             self.page.restyle()
             self._inputs_changed()
+            self.presentation.view.restyle()
         super().changeEvent(event)
 
     def _style_disclaimer(self) -> None:

@@ -1,8 +1,12 @@
 """What the user asked for, as plain values: the card source and the transaction.
 
-The panels produce these frozen dataclasses; the worker turns them into a
-transport and a :class:`~protocol.tap.transaction.Transaction`. Nothing here
-imports crypto or drivers, so widgets may use it freely.
+The panels produce these frozen dataclasses; the worker maps them onto the
+shared engine's types (:func:`app.gui.card_sources.flow_source` →
+:class:`app.flow.sources.CardSource`, and a
+:class:`~protocol.tap.transaction.Transaction`). Nothing here imports crypto,
+drivers or ``app.flow`` (which pulls in the emulated card), so widgets may use
+it freely: that import contract is why the panel's :class:`CardSource` mirrors
+the engine's field for field instead of being the engine's own class.
 """
 
 from __future__ import annotations
@@ -29,23 +33,30 @@ class SourceKind(enum.Enum):
 
 DEFAULT_PROFILE = "mastercard-cvn16-cda"
 DEFAULT_NFC_PATH = "usb"
+#: The CAP-capable emulated card of the OTP vs tap page (PINsentry-style reader).
+CAP_PROFILE = "cap-visa-dpa"
 
 
 @dataclass(frozen=True)
 class CardSource:
-    """The card to tap. Only the fields of ``kind`` matter."""
+    """The card to tap, as the panel edits it (mirrors :class:`app.flow.sources.CardSource`).
+
+    Only the fields of ``kind`` matter. ``timing``: the emulated card answers with
+    a real card's pacing (presentation mode).
+    """
 
     kind: SourceKind = SourceKind.EMULATED
     profile: str = DEFAULT_PROFILE
     faults: str = ""
     reader: str = ""
-    nfc_path: str = DEFAULT_NFC_PATH
+    device: str = DEFAULT_NFC_PATH
+    timing: bool = False
 
     def describe(self) -> str:
         if self.kind is SourceKind.PCSC:
             return self.reader or "a PC/SC reader"
         if self.kind is SourceKind.NFC:
-            return f"NFC reader {self.nfc_path}"
+            return f"NFC reader {self.device}"
         return f"emulated card {self.profile}" + (f" with faults “{self.faults}”" if self.faults.strip() else "")
 
 

@@ -11,6 +11,12 @@ saves one PNG per view:
 ``reject.png``         the card's cryptogram corrupted: REJECT, the ARQC check
 ``tap-failed.png``     the card leaves the field mid-tap: the failure, app usable
 ``dark.png``           the ACCEPT run in the dark palette
+``otp-vs-tap.png``     one transaction with TOTP, EMV CAP Sign and a tap, side by side
+``attack-lab.png``     the attack lab after Run all, the NFC relay selected
+``attack-lab-dark``    the same in the dark palette
+``calculator.png``     the crypto calculator: ARQC by CVN with its intermediate values
+``presentation.png``   presentation mode on the GENERATE AC step of a realistic-timing tap
+``opened-trace.png``   a JSON trace exported, then opened again in the step-by-step views
 =====================  ===========================================================
 
 Everything happens in a temporary data directory and settings file, so the
@@ -43,7 +49,8 @@ from app.gui.worker import RunResult, run_tap  # noqa: E402
 from protocol.tap.events import ApduExchanged, CheckCompleted, Event, Step  # noqa: E402
 
 SIZE = (1280, 800)
-NAMES = ("main-idle", "mid-run", "accept-generate-ac", "reject", "tap-failed", "dark")
+NAMES = ("main-idle", "mid-run", "accept-generate-ac", "reject", "tap-failed", "dark", "otp-vs-tap", "attack-lab",
+         "attack-lab-dark", "calculator", "presentation", "opened-trace")
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float = 30.0) -> None:
@@ -168,8 +175,59 @@ def take(outdir: Path) -> list[Path]:
     _tap(window, CardSource(profile="mastercard-cvn16-cda", faults="tear-after=6"))
     saved.append(_save(window, outdir, "tap-failed"))
 
+    saved += _new_views(app, window, work, outdir)
     window.close()
     return sorted(saved)
+
+
+def _new_views(app: QApplication, window: MainWindow, work: Path, outdir: Path) -> list[Path]:
+    """OTP vs tap, attack lab (light and dark), calculator, presentation mode, an opened trace."""
+    saved = []
+    pages = window.pages
+    window.tabs.setCurrentWidget(pages.otp)
+    pages.otp.transaction.set_transaction(TransactionInput("payment", "50000", "KRW", "Coffee Shop Seoul"))
+    pages.otp.set_cap_mode("sign")
+    pages.compare("sign")
+    wait_until(lambda: not window.controller.busy and pages.otp.comparison is not None, 60)
+    saved.append(_save(window, outdir, "otp-vs-tap"))
+
+    window.tabs.setCurrentWidget(pages.attacks)
+    pages.run_attacks(())
+    wait_until(lambda: not pages.lab_running, 120)
+    pages.attacks.select("nfc-relay")
+    saved.append(_save(window, outdir, "attack-lab"))
+    apply_theme(app, Theme.DARK)
+    settle()
+    saved.append(_save(window, outdir, "attack-lab-dark"))
+    apply_theme(app, Theme.LIGHT)
+    settle()
+
+    window.tabs.setCurrentWidget(pages.calculator)
+    pages.calculator.set_operation("arqc")
+    pages.calculator.fill_example()
+    pages.calculator.request()
+    wait_until(lambda: pages.calculator.result is not None, 30)
+    saved.append(_save(window, outdir, "calculator"))
+
+    window.tabs.setCurrentWidget(window.page)
+    window.prefs.settings.setValue("view/presentation_full_screen", "false")  # the shot stays 1280x800
+    window.presentation.enter()
+    _tap(window, CardSource(profile="mastercard-cvn16-cda"))
+    deck = window.presentation.view.deck
+    deck.go(next((i for i, slide in enumerate(deck.slides) if slide.step is Step.GENERATE_AC), 0))
+    saved.append(_save(window, outdir, "presentation"))
+    window.presentation.leave()
+
+    _tap(window, CardSource(profile="visa-cvn18-dda"))
+    trace_path = work / "visa-dda.trace.json"
+    window.files.export_to("json", trace_path)
+    wait_until(lambda: window.files.last is not None and window.files.last.name == "export-json", 30)
+    window.run.clear()
+    window.files.open_path(trace_path)
+    wait_until(lambda: window.files.last is not None and window.files.last.name == "open" and len(window.run) > 0, 30)
+    window.run.set_current(window.run.first_index(ItemKind.APDU, Step.INTERNAL_AUTHENTICATE))
+    saved.append(_save(window, outdir, "opened-trace"))
+    return saved
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -35,7 +35,7 @@ class Preferences:
             profile=_text(s, f"{_SOURCE}/profile", d.profile),
             faults=_text(s, f"{_SOURCE}/faults", d.faults),
             reader=_text(s, f"{_SOURCE}/reader", d.reader),
-            nfc_path=_text(s, f"{_SOURCE}/nfc_path", d.nfc_path),
+            device=_text(s, f"{_SOURCE}/nfc_path", d.device),
         )
 
     def save_source(self, source: CardSource) -> None:
@@ -45,7 +45,7 @@ class Preferences:
         s.setValue(f"{_SOURCE}/faults", source.faults)
         if source.reader:  # keep the last reader even while it is unplugged
             s.setValue(f"{_SOURCE}/reader", source.reader)
-        s.setValue(f"{_SOURCE}/nfc_path", source.nfc_path)
+        s.setValue(f"{_SOURCE}/nfc_path", source.device)
 
     def load_transaction(self) -> TransactionInput:
         s, d = self.settings, TransactionInput()
@@ -74,6 +74,13 @@ class Preferences:
 
     def save_demo_pace(self, on: bool) -> None:
         self.settings.setValue("view/demo_pace", "true" if on else "false")
+
+    def load_timing(self) -> bool:
+        """View ▸ Realistic card timing."""
+        return _text(self.settings, "view/realistic_timing", "false") == "true"
+
+    def save_timing(self, on: bool) -> None:
+        self.settings.setValue("view/realistic_timing", "true" if on else "false")
 
     def load_bytes(self, key: str) -> QByteArray | None:
         value = self.settings.value(f"window/{key}")

@@ -1,4 +1,4 @@
-"""The worker: drives a tap off the UI thread and reports it as Qt signals.
+"""The worker: drives taps through the shared engine off the UI thread and reports them as Qt signals.
 
 :class:`TapWorker` is a ``QObject`` that lives on its own ``QThread``. Its slots
 run there — card image preparation, opening a reader, waiting for a card, every
@@ -6,16 +6,18 @@ APDU, all the crypto — and it emits the plain event dataclasses of
 :mod:`protocol.tap.events` as they happen; connected to widgets on the UI thread
 these are queued connections, so the UI never blocks and never computes.
 
-**The one place the app drives the protocol** is :func:`run_tap` below (cards
-and readers are opened by :mod:`app.gui.card_sources`). When the composition service ``app.flow.service``
-lands, :func:`run_tap` is the function to swap for it; nothing else in the GUI
-knows how a tap is made.
+**The GUI makes no tap of its own**: :func:`run_tap` hands the request to
+:class:`app.flow.service.TapService` (challenge, first-tap enrolment, the phone's
+session, the verifier's checks, the persisted per-phone device key) and cards
+are opened by :mod:`app.flow.sources` (the panel's choice mapped by
+:func:`app.gui.card_sources.flow_source`). What the worker adds is presentation:
+a successful enrolment tap is folded into three summary rows (it happens once),
+and the run is kept as a :class:`~protocol.tap.trace.Trace` for File ▸ Export.
 
 Errors: a problem before any APDU (no reader, driver missing, bad input, pcscd
-gone) ends the run with a :class:`RunResult` of status ``"error"`` and a message
-a person can act on; a problem during the tap (card removed, mute card) is a
-``SessionFailed`` event from the session. Either way the worker is ready for the
-next tap.
+gone) ends the run with a :class:`RunResult` of status ``ERROR`` and a message a
+person can act on; a problem during the tap (card removed, mute card) is a
+``SessionFailed`` event. Either way the worker is ready for the next tap.
 """
 
 from __future__ import annotations
@@ -27,27 +29,21 @@ import time
 from collections.abc import Callable
 from contextlib import closing
 from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal, Slot
 
 from app.errors import AppError
-from app.flow.runner import run_authentication
-from app.flow.store import SqliteVerifierStore
-from app.flow.store import default_path as default_store_path
-from app.gui.card_sources import Cancellable, TapProblem, emulated_transport, open_transport, prepare_emulated
-from app.gui.requests import CardSource, SourceKind, TapRequest, TransactionInput, amount_minor_units, currency_info
+from app.flow.service import TapOptions, TapOutcome, TapService, TapStatus, default_user
+from app.flow.sources import open_transport
+from app.gui.card_sources import TapProblem, flow_source
+from app.gui.requests import SourceKind, TapRequest, TransactionInput, amount_minor_units, currency_info
 from app.transports.base import Transport
 from card_emulation.errors import CardEmulationError
 from card_emulation.keystore_files import data_dir as resolve_data_dir
-from card_emulation.keystore_files import load_keystore
 from card_emulation.personalise import ensure_card_image
-from protocol.crypto.capk import CapkStore, default_store
-from protocol.crypto.primitives import EcPrivateKey, ec_from_scalar, ec_public_bytes, sha256
 from protocol.errors import ProtocolError
-from protocol.tap.assertion import device_key_id
-from protocol.tap.authenticator import AuthenticatorSession
-from protocol.tap.challenge import Challenge
 from protocol.tap.events import (
     ApduExchanged,
     CheckCompleted,
@@ -55,15 +51,18 @@ from protocol.tap.events import (
     Event,
     Lane,
     MessageSent,
-    SessionFailed,
+    Outcome,
     Step,
     StepStarted,
+    VerdictReached,
 )
+from protocol.tap.trace import Trace
 from protocol.tap.transaction import Transaction, TransactionType
-from protocol.tap.verifier import Verifier
 
 Emit = Callable[[Event], None]
 Notify = Callable[[str], None]
+
+__all__ = ["RunResult", "RunStatus", "TapProblem", "TapWorker", "build_transaction", "enrol_card", "run_tap"]
 
 
 class RunStatus(enum.Enum):
@@ -76,13 +75,24 @@ class RunStatus(enum.Enum):
 
 @dataclass(frozen=True)
 class RunResult:
-    """How a run ended, with one sentence for the status line."""
+    """How a run ended, with one sentence for the status line.
+
+    ``trace``: the run as shown (unmasked, kept in memory for File ▸ Export);
+    ``can_enrol``: a real card the verifier rejected as not enrolled (Run ▸ Enrol this card).
+    """
 
     status: RunStatus
     message: str
+    trace: Trace | None = None
+    can_enrol: bool = False
 
 
-# ---------------------------------------------------------------------- the tap
+def tool_version() -> str:
+    """The installed distribution's version, for trace files."""
+    try:
+        return version("trustone-simulator")
+    except PackageNotFoundError:
+        return "unknown"
 
 
 def build_transaction(entry: TransactionInput, now: int) -> Transaction:
@@ -90,96 +100,98 @@ def build_transaction(entry: TransactionInput, now: int) -> Transaction:
     try:
         numeric, _ = currency_info(entry.currency)
         return Transaction(
-            TransactionType.parse(entry.kind),
-            amount_minor_units(entry.amount, entry.currency),
-            numeric,
-            entry.payee,
-            now,
-        )
+            TransactionType.parse(entry.kind), amount_minor_units(entry.amount, entry.currency), numeric,
+            entry.payee.strip(), now,
+        )  # fmt: skip
     except (ValueError, ProtocolError) as exc:
         raise TapProblem(str(exc)) from None
 
 
-def demo_device_key() -> EcPrivateKey:
-    """The phone's device key until enrolment is wired in (deterministic, TEST only)."""
-    scalar = int.from_bytes(sha256(b"TrustOne Tap Simulator GUI demo device key"), "big")
-    return ec_from_scalar(scalar % (2**255) + 1)
+# ---------------------------------------------------------------------- presentation of the engine's events
 
 
-def user_for(source: CardSource) -> str:
-    """The demo user a card source authenticates (each emulated profile is its own user)."""
-    return f"demo-{source.profile}" if source.kind is SourceKind.EMULATED else "demo-reader-user"
+class _Relay:
+    """Passes the engine's events on; folds a successful enrolment tap into a summary.
 
-
-@dataclass
-class _Context:
-    """What one tap needs besides the card: verifier, its store, keys, clock."""
-
-    verifier: Verifier
-    store: SqliteVerifierStore
-    ca_store: CapkStore
-    device_key: EcPrivateKey
-    user_id: str
-    now: Callable[[], float]
-
-    def today(self) -> datetime.date:
-        return datetime.datetime.fromtimestamp(self.now(), datetime.UTC).date()
-
-    def session(self, challenge: Challenge) -> AuthenticatorSession:
-        return AuthenticatorSession(
-            challenge, user_id=self.user_id, device_key=self.device_key, ca_store=self.ca_store, today=self.today()
-        )
-
-
-def _context(request: TapRequest, data_dir: Path, now: Callable[[], float]) -> _Context:
-    if request.source.kind is SourceKind.EMULATED:
-        prepare_emulated(request.source, data_dir)  # before the key store is read: it adds its keys
-    try:
-        keystore = load_keystore(data_dir)
-        store = SqliteVerifierStore(default_store_path(data_dir))
-    except (CardEmulationError, AppError) as exc:
-        raise TapProblem(f"The verifier's files could not be opened: {exc}") from None
-    ca_store = keystore.capk_store(default_store())
-    verifier = Verifier(
-        store, keystore=keystore, ca_store=ca_store, now=lambda: int(now()),
-        today=lambda: datetime.datetime.fromtimestamp(now(), datetime.UTC).date(),
-    )  # fmt: skip
-    return _Context(verifier, store, ca_store, demo_device_key(), user_for(request.source), now)
-
-
-def _enrol(ctx: _Context, transport: Transport, emit: Emit, cancelled: threading.Event) -> RunResult | None:
-    """The first tap of a card with this phone: enrol it. ``None`` when enrolled, else how the run ended.
-
-    On success only a summary is shown (the enrolment tap happens once); on failure
-    every event of the enrolment tap is shown, so the user sees why.
+    While ``enrolling``, events are held back until the authentication's own
+    challenge starts: an accepted enrolment becomes three rows (step, message,
+    check); a refused one is shown whole, so the user sees why. Also tells the
+    window when a waited-for card has arrived (the first event after a wait).
     """
-    challenge = ctx.verifier.begin_enrolment(ctx.user_id, ec_public_bytes(ctx.device_key))
-    buffered: list[Event] = list(ctx.verifier.challenge_events(challenge))
-    outcome = run_authentication(ctx.session(challenge), Cancellable(transport, cancelled), on_event=buffered.append)
-    if outcome.assertion is None:
-        for event in buffered:
-            emit(event)
-        failure = outcome.failure
-        return RunResult(RunStatus.FAILED, _failure_message(failure) if failure else "The enrolment tap failed.")
-    enrolment = ctx.verifier.complete_enrolment(outcome.assertion.to_bytes())
-    if not enrolment.accepted:
-        for event in (*buffered, *enrolment.result.events):
-            emit(event)
-        return RunResult(RunStatus.VERDICT, "The card could not be enrolled: " + "; ".join(enrolment.result.reasons))
-    apdus = sum(isinstance(e, ApduExchanged) for e in buffered)
-    emit(StepStarted(Step.ENROL, Lane.VERIFIER,
-                     f"First tap of this card with this phone: the verifier registered the phone's device key for "
-                     f"user {ctx.user_id!r} and bound card {enrolment.masked_pan} to it by a salted hash of its PAN "
-                     f"(never the PAN itself). The enrolment tap ({apdus} APDUs) is not shown; it happens once.",
-                     "TrustOne model (DESIGN.md §3, Enrolment)"))  # fmt: skip
-    emit(MessageSent(Step.ENROL, Lane.PHONE, Lane.VERIFIER, "Enrolment: device key + card"))
-    emit(CheckCompleted(Step.ENROL, Lane.VERIFIER, "card enrolled", CheckStatus.PASSED,
-                        f"card {enrolment.masked_pan} enrolled for user {ctx.user_id!r}"))  # fmt: skip
-    return None
+
+    def __init__(self, emit: Emit, waiting: Notify, user: str, enrolling: bool) -> None:
+        self._emit, self._waiting, self._user = emit, waiting, user
+        self.enrolling = enrolling
+        self.held: list[Event] = []
+        self.shown: list[Event] = []
+        self._waited = False
+
+    def wait_notice(self, text: str) -> None:
+        self._waited = bool(text)
+        self._waiting(text)
+
+    def __call__(self, event: Event) -> None:
+        if self._waited:
+            self._waited = False
+            self._waiting("")
+        if self.enrolling:
+            starts_auth = isinstance(event, StepStarted) and event.step is Step.CHALLENGE and self.held
+            if not starts_auth:
+                self.held.append(event)
+                return
+            self._fold()
+        self._show(event)
+
+    def finish(self) -> None:
+        """The tap ended: anything still held (a failed enrolment) is shown whole."""
+        if self.enrolling:
+            self.enrolling = False
+            for event in self.held:
+                self._show(event)
+
+    def _show(self, event: Event) -> None:
+        self.shown.append(event)
+        self._emit(event)
+
+    def _fold(self) -> None:
+        self.enrolling = False
+        verdict = next((e for e in self.held if isinstance(e, VerdictReached)), None)
+        if verdict is None or verdict.outcome is Outcome.REJECT:
+            for event in self.held:
+                self._show(event)
+            return
+        apdus = sum(isinstance(e, ApduExchanged) for e in self.held)
+        card = next((c.detail for c in verdict.checks if c.check == "card enrolled"), "")
+        self._show(StepStarted(Step.ENROL, Lane.VERIFIER,
+                               f"First tap of this card with this phone: the verifier registered the phone's device "
+                               f"key for user {self._user!r} and bound the card to it by a salted hash of its PAN "
+                               f"(never the PAN itself). The enrolment tap ({apdus} APDUs) is not shown; it happens "
+                               "once.", "TrustOne model (DESIGN.md §3, Enrolment)"))  # fmt: skip
+        self._show(MessageSent(Step.ENROL, Lane.PHONE, Lane.VERIFIER, "Enrolment: device key + card"))
+        self._show(CheckCompleted(Step.ENROL, Lane.VERIFIER, "card enrolled", CheckStatus.PASSED,
+                                  card or f"card enrolled for user {self._user!r}"))  # fmt: skip
 
 
-def _needs_enrolment(ctx: _Context) -> bool:
-    return not ctx.store.enrolments_for(ctx.user_id, device_key_id(ctx.device_key))
+class _TransportName:
+    """A ``TapOptions.transport_wrapper`` that remembers which transport carried the tap (for traces)."""
+
+    def __init__(self) -> None:
+        self.description = ""
+
+    def __call__(self, transport: Transport) -> Transport:
+        self.description = transport.description
+        return transport
+
+
+def _status(outcome: TapOutcome) -> RunStatus:
+    return {TapStatus.VERDICT: RunStatus.VERDICT, TapStatus.FAILED: RunStatus.FAILED,
+            TapStatus.CANCELLED: RunStatus.CANCELLED}[outcome.status]  # fmt: skip
+
+
+def _not_enrolled(outcome: TapOutcome) -> bool:
+    result = outcome.verification
+    return result is not None and any(c.check == "card enrolled" and c.status is CheckStatus.FAILED
+                                      for c in result.checks)  # fmt: skip
 
 
 def run_tap(
@@ -191,62 +203,65 @@ def run_tap(
     cancelled: threading.Event,
     now: Callable[[], float] = time.time,
 ) -> RunResult:
-    """Make one tap end to end and report every event through ``emit``.
+    """Make one tap through :meth:`TapService.tap` and report every event through ``emit``.
 
-    Enrols the card first when this user and device have none (an emulated card
-    enrols without its faults: they are for the tap being shown); then the
-    verifier issues a challenge bound to T, the phone taps the card, and the
-    verifier checks the assertion. The only function of the GUI that drives the
-    protocol (swap it for ``app.flow.service`` once that exists).
+    The first tap of a card with this phone enrols it (the service does it; an
+    emulated card enrols without its faults). A real reader is waited on until a
+    card comes or the user cancels.
     """
     transaction = build_transaction(request.transaction, int(now()))
-    ctx = _context(request, data_dir, now)
-    emulated = request.source.kind is SourceKind.EMULATED
+    source = flow_source(request.source)
+    user = default_user(source)
+    named = _TransportName()
     try:
-        if emulated and _needs_enrolment(ctx):
-            with closing(emulated_transport(request.source, data_dir, with_faults=False)) as clean:
-                failed = _enrol(ctx, clean, emit, cancelled)
-            if failed is not None:
-                return failed
-        transport = open_transport(request.source, data_dir=data_dir, waiting=waiting, cancelled=cancelled)
-        if transport is None:
-            return RunResult(RunStatus.CANCELLED, "Cancelled: no card was tapped.")
-        waiting("")
-        try:
-            if not emulated and _needs_enrolment(ctx):
-                failed = _enrol(ctx, transport, emit, cancelled)
-                if failed is not None:
-                    return failed
-            return _authenticate(ctx, request, transaction, transport, emit, cancelled)
-        finally:
-            transport.close()
-    finally:
-        ctx.store.close()
+        with TapService(data_dir, now=now) as service:
+            enrolling = source.kind is SourceKind.EMULATED and not service.is_enrolled(user, source)
+            enrolling = enrolling or (source.kind is not SourceKind.EMULATED and not service.is_enrolled(user))
+            relay = _Relay(emit, waiting, user, enrolling)
+            try:
+                outcome = service.tap(transaction, source, user_id=user, options=TapOptions(transport_wrapper=named),
+                                      on_event=relay, wait_s=None, waiting=relay.wait_notice, cancelled=cancelled)  # fmt: skip
+            finally:
+                relay.finish()
+    except (AppError, CardEmulationError, ProtocolError, OSError) as exc:
+        raise TapProblem(str(exc)) from None
+    masked = outcome.verification.masked_pan if outcome.verification else None
+    trace = Trace(datetime.datetime.now(datetime.UTC), tool_version(), named.description or source.describe(),
+                  masked or "card (number not read)", tuple(relay.shown), outcome.challenge, outcome.assertion)  # fmt: skip
+    can_enrol = source.kind is not SourceKind.EMULATED and _not_enrolled(outcome)
+    message = outcome.message
+    if can_enrol:
+        message += " — this card is not enrolled with this phone: Run ▸ Enrol this card binds it."
+    return RunResult(_status(outcome), message, trace, can_enrol)
 
 
-def _authenticate(ctx: _Context, request: TapRequest, transaction: Transaction, transport: Transport,
-                  emit: Emit, cancelled: threading.Event) -> RunResult:  # fmt: skip
-    challenge = ctx.verifier.issue_challenge(transaction)
-    for event in ctx.verifier.challenge_events(challenge):
-        emit(event)
-    emit(StepStarted(Step.CONFIRM, Lane.PHONE,
-                     f"The phone shows the transaction — {request.transaction.describe()} — and the user confirms "
-                     "it by tapping their card on the phone.", "TrustOne model (DESIGN.md §3 step 3)"))  # fmt: skip
-    outcome = run_authentication(ctx.session(challenge), Cancellable(transport, cancelled), on_event=emit)
-    if outcome.failure is not None:
-        if cancelled.is_set():
-            return RunResult(RunStatus.CANCELLED, "Cancelled during the tap.")
-        return RunResult(RunStatus.FAILED, _failure_message(outcome.failure))
-    assert outcome.assertion is not None
-    result = ctx.verifier.verify(outcome.assertion.to_bytes())
-    for event in result.events:
-        emit(event)
-    reasons = f": {'; '.join(result.reasons)}" if result.reasons else ""
-    return RunResult(RunStatus.VERDICT, f"Verdict: {result.outcome.value}{reasons}")
-
-
-def _failure_message(failure: SessionFailed) -> str:
-    return f"The tap failed during “{failure.step.title}”: {failure.reason}"
+def enrol_card(
+    request: TapRequest,
+    *,
+    data_dir: Path,
+    emit: Emit,
+    waiting: Notify,
+    cancelled: threading.Event,
+    now: Callable[[], float] = time.time,
+) -> RunResult:
+    """Run ▸ Enrol this card: an enrolment tap of the card ``request`` names (:meth:`TapService.enrol`)."""
+    source = flow_source(request.source)
+    user = default_user(source)
+    relay = _Relay(emit, waiting, user, False)
+    try:
+        with TapService(data_dir, now=now) as service:
+            transport = open_transport(source, data_dir=service.data_dir, wait_s=None, waiting=relay.wait_notice,
+                                       cancelled=cancelled)  # fmt: skip
+            if transport is None:
+                return RunResult(RunStatus.CANCELLED, "Cancelled: no card was tapped.")
+            with closing(transport):
+                outcome = service.enrol(user, transport, on_event=relay, cancelled=cancelled)
+    except (AppError, CardEmulationError, ProtocolError, OSError) as exc:
+        raise TapProblem(str(exc)) from None
+    trace = Trace(datetime.datetime.now(datetime.UTC), tool_version(), source.describe(),
+                  outcome.enrolled.masked_pan if outcome.enrolled else "card", tuple(relay.shown),
+                  outcome.challenge, outcome.assertion)  # fmt: skip
+    return RunResult(_status(outcome), outcome.message, trace)
 
 
 # ---------------------------------------------------------------------- the QObject
@@ -268,11 +283,12 @@ class TapWorker(QObject):
         data_dir: Path | str | None = None,
         *,
         tap: Callable[..., RunResult] = run_tap,
+        enrol: Callable[..., RunResult] = enrol_card,
         pace_s: float = 0.0,
     ) -> None:
         super().__init__()
         self._data_dir = resolve_data_dir(data_dir)
-        self._tap = tap
+        self._tap, self._enrol = tap, enrol
         self._cancelled = threading.Event()
         self.pace_s = pace_s
 
@@ -298,15 +314,21 @@ class TapWorker(QObject):
     @Slot(object)
     def run(self, request: TapRequest) -> None:
         """Make one tap; ends with exactly one :attr:`finished` signal."""
+        self._go(self._tap, request)
+
+    @Slot(object)
+    def enrol(self, request: TapRequest) -> None:
+        """Enrol the card of ``request`` (a real card the verifier does not know yet)."""
+        self._go(self._enrol, request)
+
+    def _go(self, action: Callable[..., RunResult], request: TapRequest) -> None:
         self._cancelled.clear()
         self.started.emit(request)
         try:
-            result = self._tap(
+            result = action(
                 request, data_dir=self._data_dir, emit=self._emit, waiting=self.waiting.emit, cancelled=self._cancelled
             )
-        except TapProblem as exc:
-            result = RunResult(RunStatus.ERROR, str(exc))
-        except AppError as exc:  # e.g. a key store file that cannot be read
+        except (TapProblem, AppError) as exc:
             result = RunResult(RunStatus.ERROR, str(exc))
         except Exception as exc:  # noqa: BLE001 - the app must stay usable whatever happens
             result = RunResult(RunStatus.ERROR, f"Unexpected error ({type(exc).__name__}): {exc}")

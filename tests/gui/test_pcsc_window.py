@@ -75,3 +75,42 @@ def test_tap_waits_for_the_card_then_runs(qtbot: Any, make_window: Callable[...,
     assert banner.state is BannerState.ACCEPT
     qtbot.waitUntil(lambda: "a card is present" in panel.reader_status.text(), timeout=10_000)
     assert window.run.apdu_count == window.page.log_model.rowCount() > 5
+
+
+def test_a_second_real_card_is_enrolled_from_the_run_menu(qtbot: Any, make_window: Callable[..., MainWindow],
+                                                          stack: PrivatePcscd, data_dir: Path) -> None:  # fmt: skip
+    """Real cards share one demo user: a second card is REJECTed as not enrolled until Run ▸ Enrol this card."""
+    window = make_window(prepare_on_start=False)
+    panel = window.page.source
+    panel.set_source(CardSource(kind=SourceKind.PCSC, reader=stack.reader_name))
+    qtbot.waitUntil(lambda: panel.reader.findText(stack.reader_name) >= 0, timeout=10_000)
+    panel.reader.setCurrentText(stack.reader_name)
+
+    messages: list[str] = []  # for the assertion messages
+
+    def tap_with(profile: str, action: Callable[[], bool]) -> RunStatus:
+        bridge = VpcdBridge(EmvCard.from_file(ensure_card_image(profile, data_dir=data_dir)), port=stack.port)
+        bridge.start()
+        try:  # pcscd sees a swapped card ~0.4 s after it connects: tap once the reader reports it
+            qtbot.waitUntil(lambda: "a card is present" in panel.reader_status.text(), timeout=10_000)
+            for _attempt in range(2):  # a card just swapped in may fail its first exchange: tap again, as a user would
+                with qtbot.waitSignal(window.runFinished, timeout=TAP_TIMEOUT_MS) as blocker:
+                    assert action()
+                qtbot.waitUntil(lambda: not window.controller.busy, timeout=TAP_TIMEOUT_MS)
+                messages.append(blocker.args[0].message)
+                if blocker.args[0].status is not RunStatus.FAILED:
+                    break
+            return blocker.args[0].status
+        finally:
+            bridge.stop()
+            qtbot.waitUntil(lambda: "no card yet" in panel.reader_status.text(), timeout=10_000)
+
+    assert tap_with("visa-cvn18-dda", window.tap) is RunStatus.VERDICT, messages  # the first real card enrols itself
+    assert window.page.banner.state is BannerState.ACCEPT and not window.enrol_action.isEnabled()
+    assert tap_with("mastercard-cvn16-cda", window.tap) is RunStatus.VERDICT, messages
+    assert window.page.banner.state is BannerState.REJECT and "card enrolled" in window.page.banner.detail.text()
+    assert window.enrol_action.isEnabled() and "Enrol this card" in window.statusBar().currentMessage()
+    assert tap_with("mastercard-cvn16-cda", window.enrol) is RunStatus.VERDICT, messages
+    assert window.page.banner.state is BannerState.ACCEPT and not window.enrol_action.isEnabled()
+    assert tap_with("mastercard-cvn16-cda", window.tap) is RunStatus.VERDICT, messages
+    assert window.page.banner.state is BannerState.ACCEPT

@@ -11,7 +11,7 @@ import pytest
 from PySide6.QtCore import QItemSelectionModel, Qt
 
 from app.errors import CardRemovedError
-from app.gui import worker as worker_module
+from app.flow import service as service_module
 from app.gui.main_window import APP_TITLE, DISCLAIMER, MainWindow
 from app.gui.models.run import ItemKind
 from app.gui.requests import CardSource, SourceKind, TransactionInput
@@ -158,13 +158,13 @@ class RemovedAfter:
 
 def test_transport_reporting_card_removed(qtbot: Any, window: MainWindow, monkeypatch: pytest.MonkeyPatch) -> None:
     tap_and_wait(qtbot, window)  # enrols the card, then an ordinary tap
-    real_open = worker_module.open_transport
-    monkeypatch.setattr(worker_module, "open_transport", lambda *a, **k: RemovedAfter(real_open(*a, **k), 4))
+    real_open = service_module.open_transport  # the engine opens the card; the card leaves after 4 commands
+    monkeypatch.setattr(service_module, "open_transport", lambda *a, **k: RemovedAfter(real_open(*a, **k), 4))
     result = tap_and_wait(qtbot, window)
     assert result.status is RunStatus.FAILED and "card left the NFC field" in result.message
     assert window.page.banner.state is BannerState.FAILED
     assert window.run.failure is not None and window.run.failure.error_type == "CardRemovedError"
-    monkeypatch.setattr(worker_module, "open_transport", real_open)
+    monkeypatch.setattr(service_module, "open_transport", real_open)
     assert tap_and_wait(qtbot, window).status is RunStatus.VERDICT
 
 
@@ -207,7 +207,7 @@ def test_problems_are_explained_before_a_tap(qtbot: Any, window: MainWindow) -> 
 
 
 def test_a_tap_that_cannot_start_leaves_the_app_usable(qtbot: Any, window: MainWindow) -> None:
-    window.page.source.set_source(CardSource(kind=SourceKind.NFC, nfc_path="udp:127.0.0.1:9"))
+    window.page.source.set_source(CardSource(kind=SourceKind.NFC, device="udp:127.0.0.1:9"))
     result = tap_and_wait(qtbot, window, timeout=60_000)
     assert result.status in (RunStatus.ERROR, RunStatus.CANCELLED)
     window.page.source.set_source(CardSource())
@@ -217,14 +217,14 @@ def test_a_tap_that_cannot_start_leaves_the_app_usable(qtbot: Any, window: MainW
 def test_settings_survive_recreating_the_window(qtbot: Any, make_window: Callable[..., MainWindow]) -> None:
     first = make_window(prepare_on_start=False)
     first.page.source.set_source(CardSource(kind=SourceKind.NFC, profile="visa-cvn18-dda", faults="tear-after=5",
-                                            nfc_path="usb:054c:06c1"))  # fmt: skip
+                                            device="usb:054c:06c1"))  # fmt: skip
     first.page.transaction.set_transaction(TransactionInput("transfer", "12.50", "USD", "Landlord"))
     first.resize(1100, 700)
     first.set_theme(first.theme)
     first.close()
     second = make_window(prepare_on_start=False)
     source = second.page.source.source()
-    assert (source.kind, source.profile, source.faults, source.nfc_path) == (
+    assert (source.kind, source.profile, source.faults, source.device) == (
         SourceKind.NFC, "visa-cvn18-dda", "tear-after=5", "usb:054c:06c1")  # fmt: skip
     assert second.page.transaction.transaction() == TransactionInput("transfer", "12.50", "USD", "Landlord")
     assert second.prefs.load_bytes("geometry") is not None

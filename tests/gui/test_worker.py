@@ -11,7 +11,8 @@ from PySide6.QtCore import QObject, QThread, QTimer, Slot
 
 from app.gui.main_window import MainWindow
 from app.gui.worker import RunResult, RunStatus, TapProblem
-from protocol.tap.events import Event
+from app.gui.models.run import ItemKind
+from protocol.tap.events import Event, Step
 from tests.gui.conftest import tap_and_wait
 
 pytestmark = pytest.mark.gui
@@ -82,3 +83,58 @@ def test_cancel_stops_a_running_tap(qtbot: Any, window: MainWindow) -> None:
         window.cancel_action.trigger()
     assert blocker.args[0].status is RunStatus.CANCELLED
     window.pace_action.setChecked(False)
+
+
+def test_a_tap_through_the_gui_is_in_the_services_audit_log(qtbot: Any, window: MainWindow, data_dir: Any) -> None:
+    from app.flow.service import TapService
+    from app.gui import worker
+
+    assert tap_and_wait(qtbot, window).status is RunStatus.VERDICT  # enrols, then authenticates
+    assert tap_and_wait(qtbot, window).status is RunStatus.VERDICT
+    with TapService(data_dir) as service:
+        log = service.verifier.audit_log()
+        device = service.device_id  # the phone's persisted device key, the one the GUI's taps used
+    kinds = [record.kind.value for record in log]
+    assert kinds.count("tap") == 2 and kinds.count("enrolment") == 1
+    assert {record.device_id for record in log} == {device}
+    assert all(record.user_id == "demo-mastercard-cvn16-cda" for record in log)
+    assert (data_dir / "phones" / "demo-phone.json").is_file()
+    assert not hasattr(worker, "demo_device_key")  # no key of its own: the engine's phone
+    # the enrolment tap is folded into three rows; the run shown is the authentication
+    assert window.run.first_index(ItemKind.STEP, Step.ENROL) == -1  # not on the second tap
+    assert window.current_trace is not None and window.current_trace.challenge is not None
+
+
+def test_the_first_tap_shows_the_enrolment_as_a_summary(qtbot: Any, window: MainWindow) -> None:
+    assert tap_and_wait(qtbot, window).status is RunStatus.VERDICT
+    run = window.run
+    assert run.first_index(ItemKind.STEP, Step.ENROL) == 0
+    verdicts = [item for item in run.items if item.kind is ItemKind.VERDICT]
+    assert len(verdicts) == 1  # only the authentication's verdict
+    assert sum(1 for item in run.items if item.kind is ItemKind.STEP and item.step is Step.CHALLENGE) == 1
+
+
+def test_enrol_this_card_follows_the_verdict_and_survives_a_failed_enrolment(
+    qtbot: Any, make_window: Callable[..., MainWindow]
+) -> None:
+    enrolments: list[Any] = []
+
+    def tap(_request: Any, **_kwargs: Any) -> RunResult:
+        return RunResult(RunStatus.VERDICT, "Verdict: REJECT: card enrolled: not enrolled", None, can_enrol=True)
+
+    def enrol(request: Any, **_kwargs: Any) -> RunResult:
+        enrolments.append(request)
+        if len(enrolments) == 1:
+            return RunResult(RunStatus.FAILED, "The tap failed: the card left the field")
+        return RunResult(RunStatus.VERDICT, "Card enrolled")
+
+    window = make_window(tap=tap, enrol=enrol, prepare_on_start=False)
+    assert not window.enrol_action.isEnabled()
+    tap_and_wait(qtbot, window)
+    assert window.enrol_action.isEnabled()
+    for expected_enabled in (True, False):  # a failed enrolment tap may be retried; a verdict ends it
+        with qtbot.waitSignal(window.runFinished, timeout=10_000):
+            window.enrol_action.trigger()
+        qtbot.waitUntil(lambda: not window.controller.busy)
+        assert window.enrol_action.isEnabled() is expected_enabled
+    assert len(enrolments) == 2 and enrolments[0] == window._last_request

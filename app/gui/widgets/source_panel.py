@@ -192,7 +192,7 @@ class SourcePanel(QGroupBox):
             profile=str(self.profile.currentData() or ""),
             faults=self.faults.text().strip(),
             reader=self.reader.currentText(),
-            nfc_path=self.nfc_path.text().strip() or DEFAULT_NFC_PATH,
+            device=self.nfc_path.text().strip() or DEFAULT_NFC_PATH,
         )
 
     def set_source(self, source: CardSource) -> None:
@@ -204,7 +204,7 @@ class SourcePanel(QGroupBox):
             index = self.reader.findText(source.reader)
             if index >= 0:
                 self.reader.setCurrentIndex(index)
-        self.nfc_path.setText(source.nfc_path)
+        self.nfc_path.setText(source.device)
 
     def problem(self) -> str | None:
         """Why a tap cannot start with this source, or ``None``."""
