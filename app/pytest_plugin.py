@@ -38,6 +38,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from app.card_source import DEFAULT_PROFILE  # light: no card emulation or crypto at plugin load
+
 if TYPE_CHECKING:
     from app.flow.service import TapOutcome, TapService
     from app.flow.sources import CardSource
@@ -47,7 +49,6 @@ if TYPE_CHECKING:
 
 #: The fixed time of the fixtures: 2026-01-01T00:00:00Z.
 TRUSTONE_NOW = 1_767_225_600
-DEFAULT_PROFILE = "mastercard-cvn16-cda"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -26,7 +26,7 @@ from app.cli.render import (
 )  # fmt: skip
 from app.flow.attack_support import relay_wrapper
 from app.flow.service import DEFAULT_PHONE, TapOptions, TapOutcome, TapService, TapStatus
-from app.flow.sources import DEFAULT_PROFILE, CardSource, SourceKind
+from app.card_source import DEFAULT_PROFILE, CardSource, SourceKind
 from app.transports.base import Transport
 from app.transports.wrappers import Exchange, TracingTransport
 from card_emulation.personalise import DEFAULT_SEED

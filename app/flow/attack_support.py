@@ -24,6 +24,7 @@ from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
+from app.card_source import DEFAULT_PROFILE
 from app.flow.attack_results import Attempt, from_outcome, from_verification
 from app.flow.runner import RunOutcome, run_authentication
 from app.flow.service import TapOptions, TapOutcome, TapService
@@ -46,7 +47,6 @@ EventSink = Callable[[Event], None]
 #: The lab's fixed "now": 2026-01-01T00:00:00Z.
 LAB_NOW = 1_767_225_600
 LAB_USER = "victim"
-DEFAULT_PROFILE = "mastercard-cvn16-cda"
 #: One network round trip added by the relay, per exchange (NGate-style relays add tens of ms).
 DEFAULT_RELAY_LATENCY_MS = 40.0
 MAX_RELAY_LATENCY_MS = 1000.0

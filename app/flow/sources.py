@@ -1,6 +1,6 @@
 """Card sources: where the card of a tap is, and how to open a transport to it.
 
-One description (:class:`CardSource`) serves the CLI, the desktop app, the
+One description (:class:`app.card_source.CardSource`) serves the CLI, the desktop app, the
 attack lab and the pytest plugin: an emulated card from a profile (with its
 faults and optional realistic timing), a card in a PC/SC reader, or a card on an
 nfcpy device. :func:`open_transport` waits for a card on a real reader in short
@@ -11,13 +11,12 @@ machine without pcscd, libpcsclite or libusb.
 
 from __future__ import annotations
 
-import enum
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
+from app.card_source import DEFAULT_NFC_DEVICE, DEFAULT_PROFILE, CardSource, SourceKind
 from app.errors import ConfigurationError, NoCardError, TransportError
 from app.transports.base import Transport
 from app.transports.emulated import EmulatedTransport
@@ -25,53 +24,15 @@ from card_emulation.applet import EmvCard
 from card_emulation.errors import CardEmulationError
 from card_emulation.faults import FaultPlan
 from card_emulation.image import CardImage
-from card_emulation.personalise import DEFAULT_SEED, ensure_card_image
+from card_emulation.personalise import ensure_card_image
 from card_emulation.profile import list_profiles, load_profile
 from card_emulation.timing import PacedCard
 from protocol.errors import ProtocolError
 
 Notify = Callable[[str], None]
 
-DEFAULT_PROFILE = "mastercard-cvn16-cda"
-DEFAULT_NFC_DEVICE = "usb"
 #: How long one wait for a card lasts before a cancel request is looked at again.
 CARD_POLL_S = 0.3
-
-
-class SourceKind(enum.Enum):
-    """Where the card is: emulated in-process, in a PC/SC reader, or on an nfcpy device."""
-
-    EMULATED = "emulated"
-    PCSC = "pcsc"
-    NFC = "nfc"
-
-    @classmethod
-    def parse(cls, text: str) -> SourceKind:
-        for member in cls:
-            if member.value == text:
-                return member
-        raise ConfigurationError(f"card source must be one of {', '.join(m.value for m in cls)}, got {text!r}")
-
-
-@dataclass(frozen=True)
-class CardSource:
-    """The card to tap. Only the fields of ``kind`` matter."""
-
-    kind: SourceKind = SourceKind.EMULATED
-    profile: str = DEFAULT_PROFILE
-    seed: str = DEFAULT_SEED
-    faults: str = ""
-    timing: bool = False
-    reader: str = ""
-    device: str = DEFAULT_NFC_DEVICE
-
-    def describe(self) -> str:
-        if self.kind is SourceKind.PCSC:
-            return f"PC/SC reader {self.reader}" if self.reader else "a PC/SC reader"
-        if self.kind is SourceKind.NFC:
-            return f"NFC device {self.device}"
-        faults = f" with faults “{self.faults}”" if self.faults.strip() else ""
-        return f"emulated card {self.profile}{faults}"
 
 
 class CancellableTransport:
@@ -195,3 +156,7 @@ def _open_nfc(device: str, wait_s: float | None, waiting: Notify, cancelled: thr
     return None
 
 
+
+
+__all__ = ["CancellableTransport", "CardSource", "SourceKind", "emulated_card", "emulated_image",
+           "emulated_transport", "open_transport", "parse_faults", "prepare_emulated"]

@@ -1,33 +1,18 @@
-"""The panel's card choice, mapped onto the shared engine's :class:`app.flow.sources.CardSource`.
+"""Card helpers of the worker threads.
 
 Opening cards and readers, waiting for a card and cancelling are the engine's
 (:mod:`app.flow.sources`, driven by :class:`app.flow.service.TapService`); the
-GUI keeps no copy of them. Widgets cannot import ``app.flow`` (it pulls in the
-emulated card and crypto: ``tests/gui/test_architecture.py``), so the panel edits
-the crypto-free :class:`app.gui.requests.CardSource` and this module is the one
-place that turns it into the engine's value. Used on the worker threads only.
+GUI keeps no copy of them. The panel edits the engine's own light value type,
+:class:`app.card_source.CardSource`.
 """
 
 from __future__ import annotations
 
 from app.flow import sources
-from app.gui import requests
 
 
 class TapProblem(Exception):
     """The tap could not start (input, reader, driver); the message is for people."""
-
-
-def flow_source(source: requests.CardSource, *, timing: bool | None = None) -> sources.CardSource:
-    """The engine's description of ``source`` (``timing`` overrides the panel's choice when given)."""
-    return sources.CardSource(
-        kind=sources.SourceKind(source.kind.value),
-        profile=source.profile,
-        faults=source.faults,
-        timing=source.timing if timing is None else timing,
-        reader=source.reader,
-        device=source.device,
-    )
 
 
 def emulated(profile: str, *, timing: bool = False) -> sources.CardSource:

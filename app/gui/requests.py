@@ -1,63 +1,23 @@
 """What the user asked for, as plain values: the card source and the transaction.
 
-The panels produce these frozen dataclasses; the worker maps them onto the
-shared engine's types (:func:`app.gui.card_sources.flow_source` →
-:class:`app.flow.sources.CardSource`, and a
-:class:`~protocol.tap.transaction.Transaction`). Nothing here imports crypto,
-drivers or ``app.flow`` (which pulls in the emulated card), so widgets may use
-it freely: that import contract is why the panel's :class:`CardSource` mirrors
-the engine's field for field instead of being the engine's own class.
+The panels produce these frozen dataclasses; the card source is the engine's own
+:class:`app.card_source.CardSource` (a light module: no card emulation, drivers
+or crypto), and the worker turns :class:`TransactionInput` into a
+:class:`~protocol.tap.transaction.Transaction`. Nothing here imports crypto,
+drivers or ``app.flow``, so widgets may use it freely.
 """
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-
-class SourceKind(enum.Enum):
-    """Where the card is: emulated in-process, in a PC/SC reader, or on an nfcpy reader."""
-
-    EMULATED = "emulated"
-    PCSC = "pcsc"
-    NFC = "nfc"
-
-    @classmethod
-    def parse(cls, text: object) -> SourceKind:
-        for member in cls:
-            if member.value == text:
-                return member
-        return cls.EMULATED
+from app.card_source import DEFAULT_NFC_DEVICE, DEFAULT_PROFILE, CardSource, SourceKind
 
 
-DEFAULT_PROFILE = "mastercard-cvn16-cda"
-DEFAULT_NFC_PATH = "usb"
+DEFAULT_NFC_PATH = DEFAULT_NFC_DEVICE
 #: The CAP-capable emulated card of the OTP vs tap page (PINsentry-style reader).
 CAP_PROFILE = "cap-visa-dpa"
-
-
-@dataclass(frozen=True)
-class CardSource:
-    """The card to tap, as the panel edits it (mirrors :class:`app.flow.sources.CardSource`).
-
-    Only the fields of ``kind`` matter. ``timing``: the emulated card answers with
-    a real card's pacing (presentation mode).
-    """
-
-    kind: SourceKind = SourceKind.EMULATED
-    profile: str = DEFAULT_PROFILE
-    faults: str = ""
-    reader: str = ""
-    device: str = DEFAULT_NFC_PATH
-    timing: bool = False
-
-    def describe(self) -> str:
-        if self.kind is SourceKind.PCSC:
-            return self.reader or "a PC/SC reader"
-        if self.kind is SourceKind.NFC:
-            return f"NFC reader {self.device}"
-        return f"emulated card {self.profile}" + (f" with faults “{self.faults}”" if self.faults.strip() else "")
 
 
 #: (value for TransactionType.parse, label for people)

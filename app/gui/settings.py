@@ -31,7 +31,7 @@ class Preferences:
     def load_source(self) -> CardSource:
         s, d = self.settings, CardSource()
         return CardSource(
-            kind=SourceKind.parse(_text(s, f"{_SOURCE}/kind", d.kind.value)),
+            kind=SourceKind.parse(_text(s, f"{_SOURCE}/kind", d.kind.value), default=d.kind),
             profile=_text(s, f"{_SOURCE}/profile", d.profile),
             faults=_text(s, f"{_SOURCE}/faults", d.faults),
             reader=_text(s, f"{_SOURCE}/reader", d.reader),

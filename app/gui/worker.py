@@ -9,8 +9,8 @@ these are queued connections, so the UI never blocks and never computes.
 **The GUI makes no tap of its own**: :func:`run_tap` hands the request to
 :class:`app.flow.service.TapService` (challenge, first-tap enrolment, the phone's
 session, the verifier's checks, the persisted per-phone device key) and cards
-are opened by :mod:`app.flow.sources` (the panel's choice mapped by
-:func:`app.gui.card_sources.flow_source`). What the worker adds is presentation:
+are opened by :mod:`app.flow.sources` (the panel edits the engine's own
+:class:`app.card_source.CardSource`). What the worker adds is presentation:
 a successful enrolment tap is folded into three summary rows (it happens once),
 and the run is kept as a :class:`~protocol.tap.trace.Trace` for File ▸ Export.
 
@@ -37,7 +37,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 from app.errors import AppError
 from app.flow.service import TapOptions, TapOutcome, TapService, TapStatus, default_user
 from app.flow.sources import open_transport
-from app.gui.card_sources import TapProblem, flow_source
+from app.gui.card_sources import TapProblem
 from app.gui.requests import SourceKind, TapRequest, TransactionInput, amount_minor_units, currency_info
 from app.transports.base import Transport
 from card_emulation.errors import CardEmulationError
@@ -210,7 +210,7 @@ def run_tap(
     card comes or the user cancels.
     """
     transaction = build_transaction(request.transaction, int(now()))
-    source = flow_source(request.source)
+    source = request.source
     user = default_user(source)
     named = _TransportName()
     try:
@@ -245,7 +245,7 @@ def enrol_card(
     now: Callable[[], float] = time.time,
 ) -> RunResult:
     """Run ▸ Enrol this card: an enrolment tap of the card ``request`` names (:meth:`TapService.enrol`)."""
-    source = flow_source(request.source)
+    source = request.source
     user = default_user(source)
     relay = _Relay(emit, waiting, user, False)
     try:

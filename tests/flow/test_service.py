@@ -90,3 +90,11 @@ def test_device_key_persists_privately_across_restarts(tmp_path: Path) -> None:
     key_file.write_text("not json")
     with TapService(tmp_path, now=lambda: NOW) as broken, pytest.raises(ConfigurationError, match="device key"):
         broken.device_id
+
+
+def test_the_light_card_source_uses_the_cards_default_seed() -> None:
+    """app.card_source repeats the seed so widgets need not import the card; they must agree."""
+    from app.card_source import DEFAULT_SEED
+    from card_emulation.personalise import DEFAULT_SEED as CARD_DEFAULT_SEED
+
+    assert DEFAULT_SEED == CARD_DEFAULT_SEED
