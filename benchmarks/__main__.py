@@ -66,7 +66,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if "pcsc" in args.names:
         # The PC/SC client library reads PCSCLITE_CSOCK_NAME once, at the process's first
         # PC/SC call: choose the private daemon's socket before anything can make one.
-        from benchmarks.pcscd import client_socket_path
+        from card_emulation.private_pcscd import client_socket_path
 
         client_socket_path()
     env = environment()
@@ -95,7 +95,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(flush=True)
     finally:
         workspace.close()
-        from benchmarks.pcscd import stop_private_pcscd
+        from card_emulation.private_pcscd import stop_private_pcscd
 
         stop_private_pcscd()
     print(summary(results), flush=True)

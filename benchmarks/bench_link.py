@@ -56,7 +56,7 @@ class PcscLink:
     bare_name = "pyscard SCardTransmit loop"
 
     def __init__(self) -> None:
-        from benchmarks.pcscd import PcscdUnavailable, ensure_private_pcscd
+        from card_emulation.private_pcscd import PcscdUnavailable, ensure_private_pcscd
 
         try:
             self.daemon = ensure_private_pcscd()

@@ -136,7 +136,7 @@ def profile_gui(taps: int, top: int) -> None:
 
 
 def profile_pacing(profile: str, loops: int) -> None:
-    from benchmarks.pcscd import client_socket_path, stop_private_pcscd
+    from card_emulation.private_pcscd import client_socket_path, stop_private_pcscd
 
     client_socket_path()  # before the first PC/SC call of this process
     import statistics
