@@ -13,6 +13,7 @@ Writes are atomic (temporary file, ``fsync``, ``os.replace``).
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
@@ -48,7 +49,11 @@ def cards_dir(directory: Path | str | None = None) -> Path:
 
 
 def load_keystore(directory: Path | str | None = None) -> KeyStore:
-    """The key store of the data directory; an empty one if there is no file yet."""
+    """The key store of the data directory; an empty one if there is no file yet.
+
+    The file is read on every call; when its text is one parsed recently, the
+    (immutable) key store parsed from that very text is returned again.
+    """
     path = keystore_path(directory)
     try:
         text = path.read_text(encoding="utf-8")
@@ -57,9 +62,16 @@ def load_keystore(directory: Path | str | None = None) -> KeyStore:
     except OSError as exc:
         raise KeyStoreFileError(f"cannot read key store {path}: {exc.strerror or exc}") from None
     try:
-        return keystore.loads(text)
+        return _parse(text)
     except (MalformedDataError, VerificationError) as exc:
         raise KeyStoreFileError(f"key store {path} is invalid: {exc}") from None
+
+
+@functools.lru_cache(maxsize=4)
+def _parse(text: str) -> KeyStore:
+    # A pure function of the text (an invalid text raises and is not kept); the app
+    # re-reads the key store before every tap and it rarely changes.
+    return keystore.loads(text)
 
 
 def save_keystore(store: KeyStore, directory: Path | str | None = None) -> Path:

@@ -224,6 +224,19 @@ def ensure_card_image(
     if the key store lacks its entries they are personalised again and merged.
     An existing but unreadable image raises :class:`~card_emulation.errors.ImageError`.
     """
+    return _ensure(profile_name, seed, data_dir)[0]
+
+
+def ensure_card_image_loaded(
+    profile_name: str, seed: str | bytes = DEFAULT_SEED, *, data_dir: Path | str | None = None
+) -> tuple[Path, CardImage]:
+    """:func:`ensure_card_image`, and the image as its file holds it (read once for both)."""
+    path, image = _ensure(profile_name, seed, data_dir)
+    return path, image if image is not None else ImageFile(path).load()
+
+
+def _ensure(profile_name: str, seed: str | bytes, data_dir: Path | str | None) -> tuple[Path, CardImage | None]:
+    """The image's path, and the image when it was read from an existing file."""
     path = card_image_path(profile_name, seed, data_dir=data_dir)
     if path.exists():
         image = ImageFile(path).load()
@@ -231,11 +244,11 @@ def ensure_card_image(
             raise ImageError(f"{path} holds profile {image.profile.name!r}, not {profile_name!r}")
         if not _keystore_has(load_keystore(data_dir), image):
             merge_into_keystore(personalise(profile_name, seed).keystore, data_dir)
-        return path
+        return path, image
     result = personalise(profile_name, seed)
     ImageFile(path).save(result.image)
     merge_into_keystore(result.keystore, data_dir)
-    return path
+    return path, None
 
 
 def ensure_all_card_images(

@@ -116,16 +116,48 @@ def redact_pan(text: str, pan: str) -> str:
     Matches the digits as they are and as a spaced hex dump (``47 61 73 ...``), case
     insensitively, so APDU traces can be scrubbed once the PAN is known.
     """
-    digits = "".join(pan.split()).rstrip("Ff")
-    if len(digits) < 6:
-        return text
-    masked = mask_pan(digits)
-    padded = digits + "F" if len(digits) % 2 else digits
-    spaced = " ".join(padded[i : i + 2] for i in range(0, len(padded), 2))
-    masked_padded = masked + "F" if len(digits) % 2 else masked
-    masked_spaced = " ".join(masked_padded[i : i + 2] for i in range(0, len(masked_padded), 2))
-    text = re.sub(re.escape(spaced), masked_spaced, text, flags=re.IGNORECASE)
-    return re.sub(re.escape(digits), masked, text, flags=re.IGNORECASE)
+    return PanRedactor(pan)(text)
+
+
+class PanRedactor:
+    """:func:`redact_pan` for one PAN, its patterns prepared once: ``PanRedactor(pan)(text)``.
+
+    For a caller that scrubs many texts with the same PAN (the verifier's recorder).
+    The result is exactly :func:`redact_pan`'s. ``repr`` never shows the PAN.
+    """
+
+    __slots__ = ("pan", "_digits", "_head", "_literal", "_spaced_re", "_digits_re", "_masked", "_masked_spaced")
+
+    def __init__(self, pan: str) -> None:
+        self.pan = pan
+        digits = "".join(pan.split()).rstrip("Ff")
+        self._digits = digits if len(digits) >= 6 else ""
+        if not self._digits:
+            return
+        padded = digits + "F" if len(digits) % 2 else digits
+        spaced = " ".join(padded[i : i + 2] for i in range(0, len(padded), 2))
+        self._spaced_re = re.compile(re.escape(spaced), re.IGNORECASE)
+        self._digits_re = re.compile(re.escape(digits), re.IGNORECASE)
+        self._head = spaced.rstrip("F")
+        # ASCII digits and spaces have no other case: for such a PAN neither pattern
+        # can match unless the digits, or the spaced dump up to its padding F, occur
+        # literally — a substring test rules most texts out before any regex runs.
+        self._literal = digits.isascii() and digits.isdigit()
+        self._masked = mask_pan(digits)
+        masked_padded = self._masked + "F" if len(digits) % 2 else self._masked
+        self._masked_spaced = " ".join(masked_padded[i : i + 2] for i in range(0, len(masked_padded), 2))
+
+    def __call__(self, text: str) -> str:
+        digits = self._digits
+        if not digits:
+            return text
+        if self._literal and digits not in text and self._head not in text:
+            return text
+        text = self._spaced_re.sub(self._masked_spaced, text)
+        return self._digits_re.sub(self._masked, text)
+
+    def __repr__(self) -> str:
+        return "PanRedactor(<PAN hidden>)"
 
 
 def _length(value: bytes | str) -> int:

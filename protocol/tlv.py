@@ -172,16 +172,28 @@ def decode(
 
 
 def _decode(data: bytes, start: int, end: int, depth_left: int, skip_padding: bool) -> tuple[Tlv, ...]:
+    # The hot path of every card answer: one- and two-byte tags and short-form lengths are
+    # read inline, exactly as read_tag/read_length would; anything else goes
+    # through them (and their errors).
     objects: list[Tlv] = []
     offset = start
     while offset < end:
-        if skip_padding and data[offset] == 0x00:
+        first = data[offset]
+        if skip_padding and first == 0x00:
             offset += 1
             continue
-        tag, after_tag = read_tag(data, offset, end)
+        if first & 0x1F != 0x1F:
+            tag, after_tag = first, offset + 1
+        elif offset + 1 < end and not data[offset + 1] & 0x80:  # a two-byte tag (9F02, 5F2A …)
+            tag, after_tag = (first << 8) | data[offset + 1], offset + 2
+        else:
+            tag, after_tag = read_tag(data, offset, end)
         if tag == 0:
             raise TlvError("00 is padding, not a tag", offset)
-        length, value_start = read_length(data, after_tag, end)
+        if after_tag < end and data[after_tag] < 0x80:
+            length, value_start = data[after_tag], after_tag + 1
+        else:
+            length, value_start = read_length(data, after_tag, end)
         value_end = value_start + length
         if value_end > end:
             raise TlvError(
@@ -190,7 +202,7 @@ def _decode(data: bytes, start: int, end: int, depth_left: int, skip_padding: bo
             )
         value = data[value_start:value_end]
         children: tuple[Tlv, ...] = ()
-        if is_constructed(tag):
+        if first & 0x20:  # is_constructed(tag): bit 6 of the tag's first byte, which is ``first``
             if depth_left <= 0:
                 raise TlvError("constructed data objects nested too deeply", offset)
             children = _decode(data, value_start, value_end, depth_left - 1, skip_padding)

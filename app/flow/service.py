@@ -43,11 +43,12 @@ from app.flow.sources import (
     emulated_image,
     emulated_transport,
     open_transport,
-    prepare_emulated,
+    prepare_emulated_image,
 )
 from app.flow.store import SqliteVerifierStore
 from app.flow.store import default_path as default_store_path
 from app.transports.base import Transport
+from card_emulation.image import CardImage
 from card_emulation.keystore_files import data_dir as resolve_data_dir
 from card_emulation.keystore_files import load_keystore
 from protocol.crypto.capk import CapkStore, default_store
@@ -189,10 +190,12 @@ class TapService:
 
     def is_enrolled(self, user_id: str, source: CardSource | None = None) -> bool:
         """Whether this user and phone have an enrolment (for ``source``'s card when it is emulated)."""
-        records = self.store.enrolments_for(user_id, self.device_id)
         if source is None or source.kind is not SourceKind.EMULATED:
-            return bool(records)
-        image = emulated_image(source, self.data_dir)
+            return bool(self.store.enrolments_for(user_id, self.device_id))
+        return self._card_enrolled(user_id, emulated_image(source, self.data_dir))
+
+    def _card_enrolled(self, user_id: str, image: CardImage) -> bool:
+        records = self.store.enrolments_for(user_id, self.device_id)
         wanted = {(app.aid, mask_pan(app.profile.pan)) for app in image.applications}
         return any((record.aid, record.masked_pan) in wanted for record in records)
 
@@ -265,15 +268,21 @@ class TapService:
         enrolled: Enrolment | None = None
         prior: tuple[Event, ...] = ()
         if source.kind is SourceKind.EMULATED:
-            prepare_emulated(source, self.data_dir)
+            # The card image file is read once per tap (twice after an enrolment tap).
+            path, image = prepare_emulated_image(source, self.data_dir)
             self.reload_keys()
-            if auto_enrol and not self.is_enrolled(user, source):
+            if auto_enrol and not self._card_enrolled(user, image):
                 with closing(emulated_transport(source, self.data_dir, with_faults=False)) as clean:
                     first = self.enrol(user, clean, on_event=on_event, cancelled=cancelled)
                 if first.enrolled is None:
                     return first
                 enrolled, prior = first.enrolled, first.events
-        transport = open_transport(source, data_dir=self.data_dir, wait_s=wait_s, waiting=waiting, cancelled=cancelled)
+                image = None  # the enrolment tap moved the card's counters: read them back from the file
+            prepared: tuple[Path, CardImage | None] | None = (path, image)
+        else:
+            prepared = None
+        transport = open_transport(source, data_dir=self.data_dir, wait_s=wait_s, waiting=waiting, cancelled=cancelled,
+                                   prepared=prepared)  # fmt: skip
         if transport is None:
             return TapOutcome(TapStatus.CANCELLED, "Cancelled: no card was tapped.")
         try:

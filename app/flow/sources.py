@@ -23,8 +23,8 @@ from app.transports.emulated import EmulatedTransport
 from card_emulation.applet import EmvCard
 from card_emulation.errors import CardEmulationError
 from card_emulation.faults import FaultPlan
-from card_emulation.image import CardImage
-from card_emulation.personalise import ensure_card_image
+from card_emulation.image import CardImage, ImageFile
+from card_emulation.personalise import ensure_card_image, ensure_card_image_loaded
 from card_emulation.profile import list_profiles, load_profile
 from card_emulation.timing import PacedCard
 from protocol.errors import ProtocolError
@@ -56,12 +56,25 @@ class CancellableTransport:
 
 def prepare_emulated(source: CardSource, data_dir: Path | None) -> Path:
     """Personalise and cache the emulated card (first use only); its keys join the key store."""
-    if source.profile not in list_profiles():
-        raise ConfigurationError(f"unknown card profile {source.profile!r}; known: {', '.join(list_profiles())}")
+    _check_profile(source)
     try:
         return ensure_card_image(source.profile, source.seed, data_dir=data_dir)
     except (CardEmulationError, ProtocolError, OSError) as exc:
         raise ConfigurationError(f"the emulated card {source.profile} could not be prepared: {exc}") from None
+
+
+def prepare_emulated_image(source: CardSource, data_dir: Path | None) -> tuple[Path, CardImage]:
+    """:func:`prepare_emulated`, and the card's image as its file holds it now (the file read once for both)."""
+    _check_profile(source)
+    try:
+        return ensure_card_image_loaded(source.profile, source.seed, data_dir=data_dir)
+    except (CardEmulationError, ProtocolError, OSError) as exc:
+        raise ConfigurationError(f"the emulated card {source.profile} could not be prepared: {exc}") from None
+
+
+def _check_profile(source: CardSource) -> None:
+    if source.profile not in list_profiles():
+        raise ConfigurationError(f"unknown card profile {source.profile!r}; known: {', '.join(list_profiles())}")
 
 
 def parse_faults(spec: str) -> FaultPlan:
@@ -89,7 +102,27 @@ def emulated_image(source: CardSource, data_dir: Path | None) -> CardImage:
 
 
 def emulated_transport(source: CardSource, data_dir: Path | None, *, with_faults: bool = True) -> Transport:
-    card = emulated_card(source, data_dir, with_faults=with_faults)
+    return _transport(source, emulated_card(source, data_dir, with_faults=with_faults))
+
+
+def prepared_emulated_transport(source: CardSource, path: Path, image: CardImage | None = None) -> Transport:
+    """:func:`emulated_transport` (with the faults) for a card already prepared at ``path``.
+
+    ``image``: the image just read from ``path`` (:func:`prepare_emulated_image`),
+    so the file is not read again; ``None`` reads it.
+    """
+    faults = parse_faults(source.faults)
+    try:
+        if image is None:
+            card = EmvCard.from_file(path, faults=faults)
+        else:
+            card = EmvCard(image, sink=ImageFile(path), faults=faults)  # what from_file builds
+    except (CardEmulationError, ProtocolError, OSError) as exc:
+        raise ConfigurationError(f"the emulated card {source.profile} could not be loaded: {exc}") from None
+    return _transport(source, card)
+
+
+def _transport(source: CardSource, card: EmvCard) -> Transport:
     target = PacedCard(card, enabled=True) if source.timing else card
     return EmulatedTransport(target, name=load_profile(source.profile).title)
 
@@ -101,14 +134,19 @@ def open_transport(
     wait_s: float | None = 30.0,
     waiting: Notify | None = None,
     cancelled: threading.Event | None = None,
+    prepared: tuple[Path, CardImage | None] | None = None,
 ) -> Transport | None:
     """Open the card ``source`` names.
 
     On a real reader, waits up to ``wait_s`` seconds (``None``: until cancelled)
     for a card, telling ``waiting`` what it waits for. Returns ``None`` when
     cancelled while waiting; raises NoCardError when the wait times out.
+    ``prepared``: for an emulated card already prepared, its image path and the
+    image just read from it (:func:`prepare_emulated_image`; ``None`` to read it).
     """
     if source.kind is SourceKind.EMULATED:
+        if prepared is not None:
+            return prepared_emulated_transport(source, *prepared)
         return emulated_transport(source, data_dir)
     cancelled = cancelled or threading.Event()
     notify = waiting or (lambda _text: None)

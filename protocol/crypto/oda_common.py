@@ -14,6 +14,7 @@ from __future__ import annotations
 import calendar
 import datetime
 import enum
+import functools
 from dataclasses import dataclass
 
 from protocol.crypto.primitives import RsaPrivateKey, RsaPublicKey, rsa_private_raw, rsa_public_raw, sha1
@@ -64,6 +65,7 @@ class Step(enum.StrEnum):
     TAG_LIST = "tag list"
 
 
+@functools.lru_cache(maxsize=512)  # a few dozen (subject, step) pairs, named ~100 times per tap
 def check_name(subject: Subject, step: Step) -> str:
     """``"issuer certificate hash"``: the ``check`` of the error and of result lists."""
     return f"{subject.value} {step.value}"

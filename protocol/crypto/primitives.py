@@ -16,6 +16,7 @@ exponentiations are therefore done with Python's ``pow`` on the key's numbers
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 from dataclasses import dataclass
@@ -176,6 +177,14 @@ class RsaPrivateKey:
     def public_key(self) -> RsaPublicKey:
         return RsaPublicKey(self.modulus, self.public_exponent)
 
+    @functools.cached_property
+    def _crt(self) -> tuple[int, int, int]:
+        # d mod (p-1), d mod (q-1), q^-1 mod p: computed on the first signature, then
+        # kept with the key (not a field: equality, hash, repr and the image format
+        # are those of the five numbers above).
+        d, p, q = self.private_exponent, self.p, self.q
+        return d % (p - 1), d % (q - 1), pow(q, -1, p)
+
     def __repr__(self) -> str:
         return f"RsaPrivateKey({self.modulus.bit_length()} bits, e={self.public_exponent}, <secret>)"
 
@@ -239,13 +248,17 @@ def rsa_private_raw(key: RsaPrivateKey, block: bytes) -> bytes:
     m = int.from_bytes(block, "big")
     if m >= key.modulus:
         raise UsageError("block is not smaller than the modulus")
-    dp, dq = key.private_exponent % (key.p - 1), key.private_exponent % (key.q - 1)
+    dp, dq, q_inv = key._crt
     m1, m2 = pow(m, dp, key.p), pow(m, dq, key.q)
-    h = (pow(key.q, -1, key.p) * (m1 - m2)) % key.p
+    h = (q_inv * (m1 - m2)) % key.p
     return (m2 + h * key.q).to_bytes(size, "big")
 
 
 # --------------------------------------------------------------------------- ECDSA P-256 (device key)
+
+#: How many P-256 key objects :func:`ec_sign` keeps set up (one per phone in use).
+EC_KEY_CACHE_SIZE = 8
+_ECDSA_SHA256 = ec.ECDSA(hashes.SHA256())  # an immutable algorithm description
 
 
 @dataclass(frozen=True, repr=False)
@@ -266,39 +279,64 @@ def ec_generate() -> EcPrivateKey:
 def ec_from_scalar(scalar: int) -> EcPrivateKey:
     """A P-256 key from a given scalar (deterministic test keys); 1 <= scalar < n."""
     try:
-        ec.derive_private_key(scalar, ec.SECP256R1())
+        _ec_private(scalar)  # validates, and sets the key up for signing
     except ValueError as exc:
         raise UsageError(f"not a valid P-256 private scalar: {exc}") from exc
     return EcPrivateKey(scalar)
 
 
-def ec_public_bytes(key: EcPrivateKey) -> bytes:
-    """Uncompressed SEC1 point (65 bytes, ``04 || X || Y``) of the key's public half."""
-    private = ec.derive_private_key(key.scalar, ec.SECP256R1())
-    return private.public_key().public_bytes(
+@functools.lru_cache(maxsize=EC_KEY_CACHE_SIZE)
+def _ec_private(scalar: int) -> ec.EllipticCurvePrivateKey:
+    # Deriving the key object is a P-256 scalar multiplication (the public point):
+    # a phone's device key is long-lived, so it is set up once, like a key in a
+    # secure element. cryptography's key objects never show the scalar in a repr.
+    return ec.derive_private_key(scalar, ec.SECP256R1())
+
+
+def clear_ec_keys() -> None:
+    """Forget the P-256 key objects set up for signing and verifying."""
+    _ec_private.cache_clear()
+    _ec_public_point.cache_clear()
+    _ec_public_key.cache_clear()
+
+
+@functools.lru_cache(maxsize=EC_KEY_CACHE_SIZE)
+def _ec_public_point(scalar: int) -> bytes:
+    return _ec_private(scalar).public_key().public_bytes(
         serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
     )
 
 
+def ec_public_bytes(key: EcPrivateKey) -> bytes:
+    """Uncompressed SEC1 point (65 bytes, ``04 || X || Y``) of the key's public half."""
+    return _ec_public_point(key.scalar)
+
+
 def ec_sign(key: EcPrivateKey, message: bytes) -> bytes:
     """ECDSA-SHA256 signature as 64 bytes ``r || s`` (fixed length, easy to carry)."""
-    private = ec.derive_private_key(key.scalar, ec.SECP256R1())
-    der = private.sign(bytes(message), ec.ECDSA(hashes.SHA256()))
+    der = _ec_private(key.scalar).sign(bytes(message), _ECDSA_SHA256)
     r, s = decode_dss_signature(der)
     return r.to_bytes(32, "big") + s.to_bytes(32, "big")
+
+
+@functools.lru_cache(maxsize=64)
+def _ec_public_key(point: bytes) -> ec.EllipticCurvePublicKey:
+    # Decoding checks the point is on the curve; a verifier sees the same enrolled
+    # devices again and again (public data; a bad point raises and is not kept).
+    return ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), point)
 
 
 def ec_verify(public_point: bytes, signature: bytes, message: bytes) -> None:
     """Verify an ECDSA-SHA256 ``r || s`` signature; raise VerificationError if bad."""
     try:
-        public = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), bytes(public_point))
+        public = _ec_public_key(bytes(public_point))
     except (ValueError, TypeError) as exc:
         raise VerificationError("device signature", f"device public key is not a P-256 point: {exc}") from exc
     if len(signature) != 64:
         raise VerificationError("device signature", f"signature must be 64 bytes, got {len(signature)}")
     der = encode_dss_signature(int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big"))
     try:
-        public.verify(der, bytes(message), ec.ECDSA(hashes.SHA256()))
+        public.verify(der, bytes(message), _ECDSA_SHA256)
     except InvalidSignature as exc:
         raise VerificationError("device signature", "signature does not match the device key") from exc
 

@@ -16,6 +16,7 @@ total size) and raises :class:`MalformedAssertion` with a clear message.
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, fields
 from typing import Any
@@ -97,19 +98,27 @@ class Assertion:
 
     # ------------------------------------------------------------------ signing
 
+    # An assertion is immutable all the way down (str, int, bytes, tuples of frozen
+    # dataclasses), so its two encodings are computed once per object and kept.
+
     def signed_bytes(self) -> bytes:
         """The exact bytes the device signs: a domain prefix and canonical JSON."""
+        return self._signed_bytes
+
+    @functools.cached_property
+    def _signed_bytes(self) -> bytes:
         body = _to_jsonable(self)
         body.pop("signature")
         return SIGNATURE_PREFIX + _canonical(body)
 
     def signed_by(self, device_key: EcPrivateKey) -> Assertion:
         """A copy signed with ``device_key`` (ECDSA P-256 / SHA-256)."""
-        unsigned = Assertion(self.challenge_id, self.user_id, self.device_id, self.evidence)
-        return Assertion(
-            self.challenge_id, self.user_id, self.device_id, self.evidence,
-            ec_sign(device_key, unsigned.signed_bytes()),
+        message = Assertion(self.challenge_id, self.user_id, self.device_id, self.evidence).signed_bytes()
+        signed = Assertion(
+            self.challenge_id, self.user_id, self.device_id, self.evidence, ec_sign(device_key, message)
         )
+        signed.__dict__["_signed_bytes"] = message  # the same fields but the signature, which is not signed
+        return signed
 
     def verify_signature(self, enrolled_public_point: bytes) -> None:
         """Raise VerificationError("device signature", ...) unless the enrolled key signed it."""
@@ -118,6 +127,10 @@ class Assertion:
     # ------------------------------------------------------------------ wire format
 
     def to_bytes(self) -> bytes:
+        return self._wire_bytes
+
+    @functools.cached_property
+    def _wire_bytes(self) -> bytes:
         return _canonical(_to_jsonable(self))
 
     @classmethod
@@ -145,13 +158,21 @@ def _canonical(obj: Any) -> bytes:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode("ascii")
 
 
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}  # per dataclass: its field names, looked up once
+
+
 def _to_jsonable(value: Any) -> Any:
     if isinstance(value, bytes):
         return value.hex().upper()
     if isinstance(value, tuple | list):
         return [_to_jsonable(item) for item in value]
-    if hasattr(value, "__dataclass_fields__"):
-        out = {f.name: _to_jsonable(getattr(value, f.name)) for f in fields(value)}
+    names = _FIELD_NAMES.get(type(value))
+    if names is None and hasattr(value, "__dataclass_fields__"):
+        names = tuple(f.name for f in fields(value))
+        if not isinstance(value, type):  # an instance: its class's fields, the same for every instance
+            _FIELD_NAMES[type(value)] = names
+    if names is not None:
+        out = {name: _to_jsonable(getattr(value, name)) for name in names}
         if isinstance(value, Assertion):
             out["version"] = VERSION
         return out

@@ -75,7 +75,8 @@ def generate_ac(
     name = f"GENERATE AC (ARQC{', CDA' if cda else ''})"
     reply = yield from transmit(ctx, name, CommandApdu(0x80, 0xAE, p1, 0x00, cdol1_data, le=256).encode())
     require_ok(reply, name, "The card produced no cryptogram (EMV 4.4 Book 3 §6.5.5).")
-    ctx.emit(DataDecoded(Step.GENERATE_AC, "Application cryptogram", decoded_nodes(reply.data, GENERATE_AC_FORMAT1)))
+    nodes = decoded_nodes(reply.data, GENERATE_AC_FORMAT1, remember=False)  # ATC and AC: new every tap
+    ctx.emit(DataDecoded(Step.GENERATE_AC, "Application cryptogram", nodes))
     template = decode_template(reply.data, name, (0x80, 0x77))
     fields = _fields(template, name)
     cid = fields[0x9F27][0]

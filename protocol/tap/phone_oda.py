@@ -291,7 +291,7 @@ def internal_authenticate(ctx: TapContext, state: OdaState, data: ApplicationDat
     name = "INTERNAL AUTHENTICATE"
     reply = yield from transmit(ctx, name, command)
     require_ok(reply, name, "A card that offers DDA must sign the phone's data (EMV 4.4 Book 3 §6.5.9).")
-    nodes = decoded_nodes(reply.data, INTERNAL_AUTHENTICATE_FORMAT1)
+    nodes = decoded_nodes(reply.data, INTERNAL_AUTHENTICATE_FORMAT1, remember=False)  # signed anew every tap
     ctx.emit(DataDecoded(ctx.step, "Signed dynamic application data", nodes))
     template = decode_template(reply.data, name, (0x80, 0x77))
     signature = template.find(0x9F4B)

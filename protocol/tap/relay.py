@@ -69,7 +69,7 @@ def exchange_relay_resistance(ctx: TapContext, aip: Aip) -> Flow[RelayResistance
         _note(ctx, CheckStatus.SKIPPED, f"the card answered {reply.sw:04X} ({status_words.describe(reply.sw)}): it "
               "does not implement the exchange, so the tap goes on without a time measurement")  # fmt: skip
         return None
-    nodes = decoded_nodes(reply.data, RELAY_RESISTANCE_FORMAT1)
+    nodes = decoded_nodes(reply.data, RELAY_RESISTANCE_FORMAT1, remember=False)  # the card's entropy: new every tap
     ctx.emit(DataDecoded(Step.RELAY_RESISTANCE, "Relay resistance data", nodes))
     try:
         template = decode_template(reply.data, name, (0x80,))

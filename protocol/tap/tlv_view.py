@@ -9,11 +9,23 @@ masked values).
 Format 1 answers (tag ``80``, EMV 4.4 Book 3 §6.5.5.4, §6.5.8.4, §6.5.9.4) are a
 concatenation of values without tags; :data:`FORMAT1_LAYOUTS` splits them into
 the data elements they stand for, shown as children of the ``80`` node.
+
+A card gives the same answers on every tap (its PPSE, FCI, GPO answer and records),
+so :func:`decoded_nodes` keeps the trees of the last :data:`TREE_CACHE_SIZE` answers
+it built (least recently used first out; not those its callers know to be new on
+every tap). A tree is a pure function of the bytes and
+the layout, and its nodes are frozen, so a hit returns the very same value a fresh
+build would. The cache is keyed by a keyed BLAKE2b digest of the answer, never by
+the answer itself: it holds no raw card data (no PAN), only the masked trees.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import contextlib
+import hashlib
+import os
+from collections import OrderedDict
+from collections.abc import Hashable, Mapping, Sequence
 
 from protocol import dictionary, masking, tlv
 from protocol.errors import MalformedDataError
@@ -68,12 +80,60 @@ def _primitive(tag: int, value: bytes, context: Mapping[int, bytes]) -> DecodedN
     return DecodedNode(tlv.tag_hex(tag), dictionary.name(tag), shown, meaning)
 
 
-def decoded_nodes(data: bytes, layout: Layout | None = None) -> tuple[DecodedNode, ...]:
+#: How many decoded answers :func:`decoded_nodes` remembers (a card's constant
+#: answers are about ten; every shipped profile's fit several times over).
+TREE_CACHE_SIZE = 256
+
+_tree_cache: OrderedDict[tuple[bytes, Hashable], tuple[DecodedNode, ...]] = OrderedDict()
+_digest_key = os.urandom(32)  # per process: the cache key reveals nothing about the answer
+
+
+def decoded_nodes(data: bytes, layout: Layout | None = None, *, remember: bool = True) -> tuple[DecodedNode, ...]:
     """The decoded tree of ``data`` (BER-TLV); never raises.
 
     ``layout`` splits a top-level ``80`` (format 1) answer. Bytes that do not
-    decode give a single node explaining why.
+    decode give a single node explaining why. Trees of recent answers are
+    remembered (see the module docstring); ``remember=False`` for an answer that
+    is new on every tap (a cryptogram, signed dynamic data), which would only
+    push the card's constant answers out.
     """
+    data = bytes(data)
+    if not remember:
+        return _decoded_nodes(data, layout)
+    try:
+        key = (hashlib.blake2b(data, key=_digest_key).digest(), layout)
+        hash(key)
+    except TypeError:  # a layout given as a list: not cacheable, build it
+        return _decoded_nodes(data, layout)
+    # No lock (protocol is sans-I/O, no threads): each OrderedDict call is atomic
+    # under the GIL for these keys (bytes and tuples of ints hash and compare in C);
+    # a tap on another thread can only evict an entry between two calls.
+    nodes = _tree_cache.get(key)
+    if nodes is not None:
+        with contextlib.suppress(KeyError):
+            _tree_cache.move_to_end(key)
+        return nodes
+    nodes = _decoded_nodes(data, layout)
+    _tree_cache[key] = nodes
+    while len(_tree_cache) > TREE_CACHE_SIZE:
+        try:
+            _tree_cache.popitem(last=False)
+        except KeyError:
+            break
+    return nodes
+
+
+def clear_tree_cache() -> None:
+    """Forget every remembered tree."""
+    _tree_cache.clear()
+
+
+def tree_cache_size() -> int:
+    """How many trees are remembered now (at most :data:`TREE_CACHE_SIZE`)."""
+    return len(_tree_cache)
+
+
+def _decoded_nodes(data: bytes, layout: Layout | None) -> tuple[DecodedNode, ...]:
     try:
         objects = tlv.decode(data)
     except MalformedDataError as exc:

@@ -26,7 +26,7 @@ import datetime
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from protocol.masking import redact_pan
+from protocol.masking import PanRedactor
 from protocol.tap.challenge import Challenge
 from protocol.tap.events import (
     CheckCompleted,
@@ -145,9 +145,17 @@ class Recorder:
     checks: list[CheckCompleted] = field(default_factory=list)
     pan: str | None = None
 
+    _redactor: PanRedactor | None = field(default=None, init=False, repr=False, compare=False)
+
     def clean(self, text: str) -> str:
-        """``text`` with the card's PAN (once known) masked."""
-        return redact_pan(text, self.pan) if self.pan else text
+        """``text`` with the card's PAN (once known) masked (:func:`protocol.masking.redact_pan`)."""
+        pan = self.pan
+        if not pan:
+            return text
+        redactor = self._redactor
+        if redactor is None or redactor.pan != pan:  # prepared once per PAN
+            redactor = self._redactor = PanRedactor(pan)
+        return redactor(text)
 
     def start(self, explanation: str, reference: str) -> None:
         self.events.append(StepStarted(self.step, Lane.VERIFIER, explanation, reference))

@@ -83,3 +83,23 @@ def test_files(tmp_path, keystore: KeyStore, monkeypatch) -> None:
     assert data_dir(tmp_path / "y") == tmp_path / "y"
     monkeypatch.delenv("TRUSTONE_DATA_DIR")
     assert data_dir().name == "trustone"
+
+
+def test_an_unchanged_file_is_not_parsed_again_and_any_change_is_seen(tmp_path, keystore: KeyStore) -> None:
+    from card_emulation import keystore_files
+
+    path = save_keystore(keystore, tmp_path)
+    first = load_keystore(tmp_path)
+    assert load_keystore(tmp_path) is first  # same text: the key store parsed from it (immutable)
+    smaller = KeyStore(ca_keys=keystore.ca_keys)
+    save_keystore(smaller, tmp_path)  # a new text, even within the same clock tick: seen at once
+    assert load_keystore(tmp_path) == smaller != first
+    path.write_text(path.read_text() + " ")  # same size class, different text
+    assert load_keystore(tmp_path) == smaller
+    path.write_text("{broken")
+    for _ in range(2):  # an invalid text is refused every time, never remembered
+        with pytest.raises(KeyStoreFileError):
+            load_keystore(tmp_path)
+    path.unlink()
+    assert load_keystore(tmp_path) == KeyStore()
+    assert keystore_files._parse.cache_info().maxsize == 4  # bounded

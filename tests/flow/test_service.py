@@ -98,3 +98,40 @@ def test_the_light_card_source_uses_the_cards_default_seed() -> None:
     from card_emulation.personalise import DEFAULT_SEED as CARD_DEFAULT_SEED
 
     assert DEFAULT_SEED == CARD_DEFAULT_SEED
+
+
+def test_a_tap_reads_the_card_image_once(service: TapService, monkeypatch: pytest.MonkeyPatch) -> None:
+    from card_emulation.image import ImageFile
+
+    source = CardSource(profile="mastercard-cvn16-cda")
+    assert service.tap(T, source).enrolled is not None
+    reads: list[Path] = []
+    real_load = ImageFile.load
+    monkeypatch.setattr(ImageFile, "load", lambda self: reads.append(self.path) or real_load(self))
+    for n in range(1, 4):
+        before = len(reads)
+        outcome = service.tap(T, source)
+        assert outcome.accepted, outcome.message
+        assert len(reads) - before == 1  # was 5: prepare, is_enrolled (prepare + load), open (prepare + load)
+        assert outcome.verification is not None and outcome.verification.atc == 2 + n  # the ATC still persists
+
+
+def test_taps_after_the_first_show_the_same_masked_trees(service: TapService) -> None:
+    """Display trees are remembered across taps (protocol.tap.tlv_view): still masked, in events and traces."""
+    from datetime import UTC, datetime
+
+    from card_emulation.personalise import personalise
+    from protocol.tap.events import DataDecoded
+    from protocol.tap.trace import Trace, to_json
+
+    source = CardSource(profile="visa-cvn18-dda")
+    pan = personalise("visa-cvn18-dda", source.seed).image.applications[0].profile.pan
+    outcomes = [service.tap(T, source) for _ in range(3)]
+    per_tap = {Step.INTERNAL_AUTHENTICATE, Step.GENERATE_AC}  # signed dynamic data, ATC, AC: new every tap
+    trees = [[e for e in o.events if isinstance(e, DataDecoded) and e.step not in per_tap] for o in outcomes]
+    assert len(trees[1]) >= 5 and trees[1] == trees[2]
+    for outcome in outcomes[1:]:
+        trace = Trace(datetime.now(UTC), "test", "emulated", "card", outcome.events, outcome.challenge,
+                      outcome.assertion)  # fmt: skip
+        for text in (repr(outcome.events), to_json(trace)):
+            assert pan not in text and pan[:-4] not in text and pan[6:] not in text

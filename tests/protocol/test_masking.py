@@ -105,3 +105,57 @@ def test_redact_pan_in_hex_dumps() -> None:
     odd = masking.redact_pan("5A 08 37 42 45 45 54 00 12 6F", "374245455400126")
     assert "45 54 00" not in odd
     assert masking.redact_pan("abc", "123") == "abc"
+
+
+def _redact_pan_reference(text: str, pan: str) -> str:
+    """redact_pan as it was before its fast path: the two substitutions, always."""
+    import re
+
+    digits = "".join(pan.split()).rstrip("Ff")
+    if len(digits) < 6:
+        return text
+    masked = masking.mask_pan(digits)
+    padded = digits + "F" if len(digits) % 2 else digits
+    spaced = " ".join(padded[i : i + 2] for i in range(0, len(padded), 2))
+    masked_padded = masked + "F" if len(digits) % 2 else masked
+    masked_spaced = " ".join(masked_padded[i : i + 2] for i in range(0, len(masked_padded), 2))
+    text = re.sub(re.escape(spaced), masked_spaced, text, flags=re.IGNORECASE)
+    return re.sub(re.escape(digits), masked, text, flags=re.IGNORECASE)
+
+
+_PANS = ("4761739001010010", "374245455400126", "5413330089020011", "6011000990139424123", "12 34 56 78 90 12 3")
+
+
+@pytest.mark.parametrize("pan", _PANS)
+def test_redact_pan_fast_path_matches_the_substitutions(pan: str) -> None:
+    digits = "".join(pan.split())
+    padded = digits + "F" if len(digits) % 2 else digits
+    spaced = " ".join(padded[i : i + 2] for i in range(0, len(padded), 2))
+    samples = [
+        "", "no digits here", "1234", "9F26 08 1122334455667788", digits, digits.lower() + "f", spaced,
+        spaced.lower(), spaced[:-1], f"70 12 5A 08 {spaced} / {digits} / x{digits}y", digits[:-1], digits[1:],
+        spaced.replace(" ", ""), f"{digits}{digits}", f"{spaced} {spaced}", digits[:6] + "*" * 6 + digits[-4:],
+        "A" * 300 + digits + "B" * 300,
+    ]
+    prepared = masking.PanRedactor(pan)
+    for text in samples:
+        expected = _redact_pan_reference(text, pan)
+        assert masking.redact_pan(text, pan) == expected, text
+        assert prepared(text) == expected, text
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from(_PANS + ("ABCDEF123456", "4761 7390 0101 0010", "12345", "4761739001010010FF")),
+    st.lists(st.sampled_from(["47", "61", "73", "90", "01", "00", "10", " ", "F", "f", "3", "12", "x", "5A08"]),
+             max_size=40),
+)  # fmt: skip
+def test_redact_pan_equals_the_reference_on_random_text(pan: str, parts: list[str]) -> None:
+    text = "".join(parts)
+    assert masking.redact_pan(text, pan) == _redact_pan_reference(text, pan) == masking.PanRedactor(pan)(text)
+
+
+def test_pan_redactor_repr_hides_the_pan() -> None:
+    prepared = masking.PanRedactor("4761739001010010")
+    assert "4761" not in repr(prepared) and "0010" not in repr(prepared)
+    assert prepared("x 4761739001010010 y") == "x 476173******0010 y"

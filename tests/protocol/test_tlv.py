@@ -246,3 +246,58 @@ def test_hostile_prefixes_never_crash(parts: list[bytes]) -> None:
         tlv.decode(b"".join(parts))
     except TlvError:
         pass
+
+
+def _decode_reference(data: bytes, start: int, end: int, depth_left: int, skip_padding: bool) -> tuple[tlv.Tlv, ...]:
+    """The decoder as it was before its inline fast paths: read_tag/read_length for every object."""
+    objects: list[tlv.Tlv] = []
+    offset = start
+    while offset < end:
+        if skip_padding and data[offset] == 0x00:
+            offset += 1
+            continue
+        tag, after_tag = tlv.read_tag(data, offset, end)
+        if tag == 0:
+            raise tlv.TlvError("00 is padding, not a tag", offset)
+        length, value_start = tlv.read_length(data, after_tag, end)
+        value_end = value_start + length
+        if value_end > end:
+            raise tlv.TlvError(
+                f"tag {tlv.tag_hex(tag)} declares {length} value bytes but only {end - value_start} remain", offset
+            )
+        children: tuple[tlv.Tlv, ...] = ()
+        if tlv.is_constructed(tag):
+            if depth_left <= 0:
+                raise tlv.TlvError("constructed data objects nested too deeply", offset)
+            children = _decode_reference(data, value_start, value_end, depth_left - 1, skip_padding)
+        objects.append(tlv.Tlv(tag, data[value_start:value_end], children, offset, value_start - offset))
+        offset = value_end
+    return tuple(objects)
+
+
+def _outcome(decoder, data: bytes, depth: int, skip_padding: bool) -> object:  # type: ignore[no-untyped-def]
+    try:
+        return decoder(data, 0, len(data), depth, skip_padding)
+    except tlv.TlvError as exc:
+        return ("error", exc.reason, exc.offset)
+
+
+_TLV_PIECES = st.sampled_from([b"\x00", b"\x70", b"\x77", b"\x5a", b"\x9f", b"\x1f", b"\x81", b"\x82", b"\x84",
+                               b"\x80", b"\x7f", b"\x01", b"\x02", b"\x05", b"\xbf\x0c", b"\x9f\x4b", b"\xff"])
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.one_of(st.binary(max_size=64), st.lists(_TLV_PIECES, max_size=30).map(b"".join)),
+       st.integers(0, 3), st.booleans())  # fmt: skip
+def test_decoder_fast_paths_agree_with_the_reference(data: bytes, depth: int, skip_padding: bool) -> None:
+    assert _outcome(tlv._decode, data, depth, skip_padding) == _outcome(_decode_reference, data, depth, skip_padding)
+
+
+def test_decoder_fast_paths_agree_on_real_answers() -> None:
+    nested = tlv.encode(0x77, tlv.encode(0x9F27, b"\x80") + tlv.encode(0x9F4B, bytes(200))
+                        + tlv.encode(0x9F36, b"\x00\x02"))  # fmt: skip
+    record = tlv.encode(0x70, tlv.encode(0x5A, bytes.fromhex("4761739001010010")) + tlv.encode(0x8C, bytes(30)))
+    for data in (nested, record, b"\x00\x00" + record + b"\x00", record[:-1], nested[:5]):
+        for skip in (True, False):
+            fast, reference = (_outcome(f, data, tlv.MAX_DEPTH, skip) for f in (tlv._decode, _decode_reference))
+            assert fast == reference
