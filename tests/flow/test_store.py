@@ -184,3 +184,14 @@ def test_threads_with_their_own_stores_and_different_challenges(tmp_path: Path) 
     assert 1 <= accepted <= 6  # an older ATC loses to a newer one that committed first
     report = SqliteVerifierStore(path).integrity_report()
     assert report.ok, report.problems
+
+
+def test_page_cache_is_bounded(tmp_path) -> None:
+    """A long-running verifier keeps a small, fixed page cache per connection."""
+    from app.flow.store import PAGE_CACHE_KIB, SqliteVerifierStore
+
+    store = SqliteVerifierStore(tmp_path / "verifier.sqlite3")
+    try:
+        assert store._conn().execute("PRAGMA cache_size").fetchone()[0] == -PAGE_CACHE_KIB
+    finally:
+        store.close()
