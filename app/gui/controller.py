@@ -4,6 +4,11 @@ The window talks to :class:`TapController` only. Requests go to the workers
 through queued signals (so they run on the workers' threads); their signals come
 back queued to the UI thread. ``cancel`` is a thread-safe flag.
 
+A tap (or an enrolment) is handed to the worker once the UI thread has drawn
+the window in its busy state — the next turn of the event loop, not the same
+one: the worker's computing shares the interpreter with the UI thread, and the
+window's one big repaint of a new run goes faster on its own.
+
 Threads:
 
 * ``tap-worker`` — :class:`~app.gui.worker.TapWorker` (taps, enrolment, card
@@ -21,12 +26,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, QThread, Signal
+from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal
 
 from app.gui.jobs import Job, JobDone, JobRunner
 from app.gui.readers import ReaderWatcher
 from app.gui.requests import TapRequest
-from app.gui.worker import RunResult, TapWorker, enrol_card, run_tap
+from app.gui.worker import RunResult, RunStatus, TapWorker, enrol_card, run_tap
 
 
 class TapController(QObject):
@@ -78,6 +83,11 @@ class TapController(QObject):
         self._exclusive_busy = False
         self._background_jobs = 0
         self._monitor_factory = reader_monitor_factory
+        self._pending: tuple[Any, TapRequest] | None = None  # a tap not handed to the worker yet
+        self._handover = QTimer(self)
+        self._handover.setSingleShot(True)
+        self._handover.setInterval(0)
+        self._handover.timeout.connect(self._hand_over)
         self.readers: ReaderWatcher | None = None
         self._reader_thread: QThread | None = None
 
@@ -106,8 +116,15 @@ class TapController(QObject):
         if self._busy:
             return False
         self._set_busy(True)
-        signal.emit(request)
+        self._pending = (signal, request)
+        self._handover.start()  # after this turn of the event loop: the busy window is drawn first
         return True
+
+    def _hand_over(self) -> None:
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            signal, request = pending
+            signal.emit(request)
 
     def run_exclusive(self, job: Job) -> bool:
         """Run ``job`` on the tap worker's thread (never beside a tap); ``False`` when busy."""
@@ -128,6 +145,11 @@ class TapController(QObject):
         return self._background_jobs > 0
 
     def cancel(self) -> None:
+        if self._pending is not None:  # not handed to the worker yet: it ends here, as the worker would end it
+            self._pending = None
+            self._handover.stop()
+            self.worker.finished.emit(RunResult(RunStatus.CANCELLED, "Cancelled before the tap started."))
+            return
         self.worker.cancel()
         self.exclusive.cancelled.set()
 
@@ -170,6 +192,8 @@ class TapController(QObject):
 
     def shutdown(self) -> None:
         """Cancel any tap or job, stop the watcher, and join every thread."""
+        self._pending = None
+        self._handover.stop()
         self.cancel()
         self.cancel_background()
         if self._reader_thread is not None:

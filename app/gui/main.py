@@ -4,6 +4,11 @@ Sets the application's identity (so ``QSettings`` has a home), its icon and
 theme, and opens the main window on the emulated test card with no
 configuration: the default profile is personalised into the data directory on
 first use, on the worker thread, while the window says "Preparing the test card…".
+
+The interpreter's thread switch interval is lowered to 1 ms: the UI thread runs
+Python (every slot, every paint of the diagram) while the worker thread computes
+a tap in Python, and each time it needs the interpreter lock it would otherwise
+wait up to the default 5 ms for the worker to let go of it.
 """
 
 from __future__ import annotations
@@ -19,6 +24,8 @@ from PySide6.QtWidgets import QApplication
 from app.gui.main_window import APP_TITLE, MainWindow, app_icon
 from app.gui.theme import apply_theme
 
+#: The UI thread waits at most this long (s) for the interpreter lock while the worker computes.
+SWITCH_INTERVAL_S = 0.001
 ORGANISATION = "TrustOne Tap Simulator"
 ORGANISATION_DOMAIN = "trustone-simulator.invalid"
 APPLICATION = "trustone-app"
@@ -45,6 +52,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print("trustone-app: no display (DISPLAY/WAYLAND_DISPLAY unset); set QT_QPA_PLATFORM=offscreen "
                   "or start an X server such as Xvfb.", file=sys.stderr)  # fmt: skip
             return 2
+    sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL_S))
     app = create_application(argv)
     window = MainWindow()
     apply_theme(app, window.theme)

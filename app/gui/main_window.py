@@ -2,7 +2,9 @@
 
 The window is the composition root of the GUI. It builds the run model, the
 "Card tap" page and the :class:`~app.gui.controller.TapController`, connects the
-worker's signals to the models (queued: they arrive on the UI thread) and keeps
+worker's signals to the models (queued: they arrive on the UI thread; the
+protocol events are queued on the worker's thread and filed in batches, at most
+one per frame, by :class:`~app.gui.event_queue.EventQueue`) and keeps
 the user's choices in :class:`~app.gui.settings.Preferences`. The other pages
 (:class:`~app.gui.pages.Pages`: OTP vs tap, Attack lab, Crypto calculator) slot
 in with :meth:`MainWindow.add_page`; the menus are :mod:`app.gui.menus`, File ▸
@@ -21,7 +23,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QEvent, QSettings, Qt, Signal
+from PySide6.QtCore import QEvent, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QIcon
 from PySide6.QtWidgets import (
     QApplication,
@@ -30,7 +32,6 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QProgressBar,
     QStackedWidget,
-    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -38,6 +39,7 @@ from PySide6.QtWidgets import (
 from app.gui import catalog
 from app.gui.card_setup import CardSetup
 from app.gui.controller import TapController
+from app.gui.event_queue import FLUSH_MS, EventQueue
 from app.gui.file_actions import FileActions
 from app.gui.menus import build_menus
 from app.gui.models.run import ItemKind, RunModel
@@ -46,6 +48,7 @@ from app.gui.presentation_mode import PresentationMode
 from app.gui.requests import TapRequest
 from app.gui.settings import Preferences
 from app.gui.theme import Theme, apply_theme, colours
+from app.gui.widgets.common import QuietTabWidget
 from app.gui.widgets.tap_page import TapPage
 from app.gui.widgets.verdict_banner import BannerState
 from app.gui.worker import RunResult, RunStatus, enrol_card, run_tap, tool_version
@@ -104,6 +107,12 @@ class MainWindow(QMainWindow):
         self.setWindowIcon(app_icon())
         self.prefs = Preferences(settings if settings is not None else QSettings())
         self.run = RunModel(self)
+        self.events = EventQueue(self._file_events, parent=self)  # the worker's events, one batch per frame
+        self._ended: RunResult | None = None  # a run whose end is shown at the next frame (see _on_finished)
+        self._end_timer = QTimer(self)
+        self._end_timer.setSingleShot(True)
+        self._end_timer.setInterval(FLUSH_MS)
+        self._end_timer.timeout.connect(self._show_end)
         self.controller = TapController(data_dir, tap=tap, enrol=enrol, reader_monitor_factory=reader_monitor_factory,
                                         parent=self)  # fmt: skip
         self.worker = self.controller.worker
@@ -116,7 +125,7 @@ class MainWindow(QMainWindow):
 
         self.page = TapPage(self.run, catalog.describe_faults, catalog.FAULT_SYNTAX_HELP)
         self.page.source.set_profiles(catalog.profile_choices())
-        self.tabs = QTabWidget()
+        self.tabs = QuietTabWidget()
         self.tabs.setObjectName("pages")
         self.tabs.setDocumentMode(True)
         self.add_page(self.page, "Card tap", "The authentication, step by step")
@@ -163,7 +172,8 @@ class MainWindow(QMainWindow):
     def _connect_worker(self) -> None:
         worker = self.worker
         worker.waiting.connect(self._on_waiting)
-        worker.eventReady.connect(self._on_event)
+        # on the worker's thread: the event is queued there, the UI thread wakes once per batch (_file_events)
+        worker.eventReady.connect(self.events.put, Qt.ConnectionType.DirectConnection)
         worker.finished.connect(self._on_finished)
         self.controller.busyChanged.connect(self._on_busy)
         QGuiApplication.styleHints().colorSchemeChanged.connect(self._system_scheme_changed)
@@ -195,11 +205,13 @@ class MainWindow(QMainWindow):
         return self._start(self._last_request)
 
     def _start(self, request: TapRequest) -> bool:
+        self._show_end()  # the previous run's end first, if it is still due
         self._save_inputs()
         self._last_request = request
         self._enrolling = False
         if self.timing_action.isChecked() or self.presentation.active:
             request = dataclasses.replace(request, source=dataclasses.replace(request.source, timing=True))
+        self.events.discard()
         self.run.clear()
         self.current_trace = None
         self.enrol_action.setEnabled(False)
@@ -213,7 +225,9 @@ class MainWindow(QMainWindow):
         request = self._enrol_request
         if request is None or self.controller.busy:
             return False
+        self._show_end()
         self._enrolling = True
+        self.events.discard()
         self.run.clear()
         self.current_trace = None
         self.enrol_action.setEnabled(False)
@@ -229,9 +243,10 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("A tap is running: open this run when it has finished.", 8000)
             return
         shown = tuple(events)
+        self._show_end()
+        self.events.discard()
         self.run.clear()
-        for event in shown:
-            self.run.add(event)
+        self.run.add_many(shown)
         self.presentation.view.set_context(title)
         self.current_trace = trace or Trace(datetime.datetime.now(datetime.UTC), tool_version(), title,
                                             "TEST card (simulated)", shown)  # fmt: skip
@@ -292,23 +307,47 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------ worker signals
     def _on_waiting(self, text: str) -> None:
         if text:
+            self.events.flush()  # the events before the wait are shown first
             self.page.banner.set_waiting(text)
             self.statusBar().showMessage(text)
         elif self.controller.busy and self.page.banner.state is BannerState.WAITING:
             self.page.banner.set_state(BannerState.RUNNING, "The card is there: tapping…")
 
-    def _on_event(self, event: object) -> None:
-        self.run.add(event)  # type: ignore[arg-type]
-        if isinstance(event, VerdictReached):
-            self.page.banner.show_verdict(event, self._context())
-        elif isinstance(event, SessionFailed) and self.presentation.active:
-            self.page.banner.set_state(BannerState.FAILED, event.reason)
+    def _file_events(self, batch: list[Event]) -> None:
+        """A batch of the worker's events (in order): filed in the run, the verdict or failure on the banner."""
+        self.run.add_many(batch)
+        for event in batch:
+            if isinstance(event, VerdictReached):
+                self.page.banner.show_verdict(event, self._context())
+            elif isinstance(event, SessionFailed) and self.presentation.active:
+                self.page.banner.set_state(BannerState.FAILED, event.reason)
 
     def _on_finished(self, result: RunResult) -> None:
+        """The run ended: its end is shown (:meth:`_show_end`) a frame after its last events are filed.
+
+        Separate frames rather than one long one: the last burst of rows is drawn
+        first, then the verdict selected, the detail pane filled and
+        :attr:`runFinished` emitted.
+        """
+        self._show_end()
         self.current_trace = result.trace
         if not (self._enrolling and result.status is not RunStatus.VERDICT):  # a failed enrolment may be retried
             self._enrol_request = self._last_request if result.can_enrol else None
         self.enrol_action.setEnabled(self._enrol_request is not None)
+        self._ended = result
+        self.events.hurry()  # nothing more is coming: the rest of the run without waiting a frame per slice
+        self.events.when_drained(self._end_timer.start)
+
+    def _show_end(self) -> None:
+        """Show how the run that ended came out (nothing when no end is due); emits :attr:`runFinished`.
+
+        Every event of the run is filed first.
+        """
+        if self._ended is None:
+            return
+        self.events.flush()
+        self._end_timer.stop()
+        result, self._ended = self._ended, None
         banner = self.page.banner
         if result.status is RunStatus.VERDICT and self.run.verdict is not None:
             banner.show_verdict(self.run.verdict, self._context())
@@ -376,6 +415,7 @@ class MainWindow(QMainWindow):
 
     def save_state(self) -> None:
         """Remember inputs, geometry and splitters now."""
+        self._show_end()
         self._save_inputs()
         self.pages.save()
         if self.presentation.active:

@@ -3,7 +3,9 @@
 The application's organisation and name (set in :mod:`app.gui.main`) choose
 where ``QSettings()`` keeps them; tests pass their own ``QSettings`` on a
 temporary INI file. Values are read defensively: a missing or odd value falls
-back to the default, never to an exception.
+back to the default, never to an exception. A value is written only when it
+changed: every write schedules a rewrite of the settings file, and the inputs
+are saved at every tap.
 """
 
 from __future__ import annotations
@@ -20,6 +22,12 @@ _TRANSACTION = "transaction"
 def _text(settings: QSettings, key: str, default: str) -> str:
     value = settings.value(key, default)
     return value if isinstance(value, str) else default
+
+
+def _put(settings: QSettings, key: str, value: str) -> None:
+    """``setValue`` unless the stored value is already ``value`` (a write makes QSettings rewrite its file)."""
+    if settings.value(key) != value:
+        settings.setValue(key, value)
 
 
 class Preferences:
@@ -40,12 +48,12 @@ class Preferences:
 
     def save_source(self, source: CardSource) -> None:
         s = self.settings
-        s.setValue(f"{_SOURCE}/kind", source.kind.value)
-        s.setValue(f"{_SOURCE}/profile", source.profile)
-        s.setValue(f"{_SOURCE}/faults", source.faults)
+        _put(s, f"{_SOURCE}/kind", source.kind.value)
+        _put(s, f"{_SOURCE}/profile", source.profile)
+        _put(s, f"{_SOURCE}/faults", source.faults)
         if source.reader:  # keep the last reader even while it is unplugged
-            s.setValue(f"{_SOURCE}/reader", source.reader)
-        s.setValue(f"{_SOURCE}/nfc_path", source.device)
+            _put(s, f"{_SOURCE}/reader", source.reader)
+        _put(s, f"{_SOURCE}/nfc_path", source.device)
 
     def load_transaction(self) -> TransactionInput:
         s, d = self.settings, TransactionInput()
@@ -58,29 +66,29 @@ class Preferences:
 
     def save_transaction(self, entry: TransactionInput) -> None:
         s = self.settings
-        s.setValue(f"{_TRANSACTION}/kind", entry.kind)
-        s.setValue(f"{_TRANSACTION}/amount", entry.amount)
-        s.setValue(f"{_TRANSACTION}/currency", entry.currency)
-        s.setValue(f"{_TRANSACTION}/payee", entry.payee)
+        _put(s, f"{_TRANSACTION}/kind", entry.kind)
+        _put(s, f"{_TRANSACTION}/amount", entry.amount)
+        _put(s, f"{_TRANSACTION}/currency", entry.currency)
+        _put(s, f"{_TRANSACTION}/payee", entry.payee)
 
     def load_theme(self) -> Theme:
         return Theme.parse(_text(self.settings, "view/theme", Theme.SYSTEM.value))
 
     def save_theme(self, theme: Theme) -> None:
-        self.settings.setValue("view/theme", theme.value)
+        _put(self.settings, "view/theme", theme.value)
 
     def load_demo_pace(self) -> bool:
         return _text(self.settings, "view/demo_pace", "false") == "true"
 
     def save_demo_pace(self, on: bool) -> None:
-        self.settings.setValue("view/demo_pace", "true" if on else "false")
+        _put(self.settings, "view/demo_pace", "true" if on else "false")
 
     def load_timing(self) -> bool:
         """View ▸ Realistic card timing."""
         return _text(self.settings, "view/realistic_timing", "false") == "true"
 
     def save_timing(self, on: bool) -> None:
-        self.settings.setValue("view/realistic_timing", "true" if on else "false")
+        _put(self.settings, "view/realistic_timing", "true" if on else "false")
 
     def load_bytes(self, key: str) -> QByteArray | None:
         value = self.settings.value(f"window/{key}")

@@ -2,25 +2,22 @@
 
 Columns: number, direction, command name, command bytes, response bytes (both
 hex, card data masked), status word, its meaning, round-trip time. Rows are
-appended as :class:`~app.gui.models.run.RunModel` files exchanges; the log maps
-rows to timeline items so that selecting a row selects the step in every view.
+appended as :class:`~app.gui.models.run.RunModel` files exchanges — one range
+insert per batch of events; the log maps rows to timeline items so that
+selecting a row selects the step in every view.
 """
 
 from __future__ import annotations
 
 import enum
-from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QObject, Qt
-from PySide6.QtGui import QFont, QFontDatabase
+from PySide6.QtCore import QObject, Qt
+from PySide6.QtGui import QFontDatabase, QStandardItem, QStandardItemModel
 
 from app.gui.models.display import format_elapsed
 from app.gui.models.run import ItemKind, RunModel, TimelineItem
 from app.gui.theme import colours
 from protocol.tap.events import ApduExchanged
-
-Index = QModelIndex | QPersistentModelIndex
-
 
 class Column(enum.IntEnum):
     NUMBER = 0
@@ -57,16 +54,33 @@ def _sw_ok(sw: int) -> bool:
     return sw == 0x9000 or (sw >> 8) in (0x61, 0x63)
 
 
-class ApduLogModel(QAbstractTableModel):
-    """A read-only table of the exchanges filed in a :class:`RunModel`."""
+_MONO_COLUMNS = (Column.COMMAND_BYTES, Column.RESPONSE_BYTES, Column.SW)
+_STATUS_COLUMNS = (Column.SW, Column.MEANING)
+_RIGHT_COLUMNS = (Column.NUMBER, Column.TIME)
+_FLAGS = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+
+
+class ApduLogModel(QStandardItemModel):
+    """A read-only table of the exchanges filed in a :class:`RunModel`.
+
+    The cells are made once, when their exchange is filed, and kept by Qt
+    (``QStandardItemModel``): painting the log asks no Python code — which would
+    wait for the interpreter lock while the worker computes a tap.
+    """
 
     def __init__(self, run: RunModel, parent: QObject | None = None) -> None:
-        super().__init__(parent)
+        super().__init__(0, len(Column), parent)
         self._run = run
-        self._rows: list[TimelineItem] = [item for item in run.items if item.kind is ItemKind.APDU]
+        self._rows: list[TimelineItem] = []
         self._mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+        for column in Column:
+            header = QStandardItem(HEADERS[column])
+            if column in HEADER_TIPS:
+                header.setToolTip(HEADER_TIPS[column])
+            self.setHorizontalHeaderItem(column, header)
+        self._append([item for item in run.items if item.kind is ItemKind.APDU])
         run.cleared.connect(self._reset)
-        run.itemAdded.connect(self._added)
+        run.itemsAdded.connect(self._added)
 
     # ------------------------------------------------------------------ mapping
     def item_for_row(self, row: int) -> TimelineItem:
@@ -79,60 +93,50 @@ class ApduLogModel(QAbstractTableModel):
                 return row
         return -1
 
-    def _reset(self) -> None:
-        self.beginResetModel()
-        self._rows.clear()
-        self.endResetModel()
+    def restyle(self) -> None:
+        """Colour the status words for the current palette (after a theme change)."""
+        palette = colours()
+        for row, item in enumerate(self._rows):
+            colour = palette.passed if _ok(item) else palette.failed
+            for column in _STATUS_COLUMNS:
+                cell = self.item(row, column)
+                if cell is not None:
+                    cell.setForeground(colour)
 
-    def _added(self, index: int) -> None:
-        item = self._run.item(index)
-        if item.kind is not ItemKind.APDU:
+    # ------------------------------------------------------------------ filing
+    def _reset(self) -> None:
+        if self._rows:
+            self._rows.clear()
+            self.removeRows(0, self.rowCount())
+
+    def _added(self, first: int, last: int) -> None:
+        new = [item for item in (self._run.item(i) for i in range(first, last + 1)) if item.kind is ItemKind.APDU]
+        if new:
+            self._append(new)
+
+    def _append(self, items: list[TimelineItem]) -> None:
+        """New rows for ``items``: one ``rowsInserted`` for all of them, then their cells."""
+        if not items:
             return
         row = len(self._rows)
-        self.beginInsertRows(QModelIndex(), row, row)
-        self._rows.append(item)
-        self.endInsertRows()
-
-    # ------------------------------------------------------------------ Qt model API
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(Column)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(Column):
-            return None
-        if role == Qt.ItemDataRole.DisplayRole:
-            return HEADERS[Column(section)]
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return HEADER_TIPS.get(Column(section))
-        return None
-
-    def flags(self, index: Index) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
-
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
-            return None
-        item = self._rows[index.row()]
-        event = item.event
-        assert isinstance(event, ApduExchanged)
-        column = Column(index.column())
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self._text(item, event, column)
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return self._tooltip(item, event, column)
-        if role == Qt.ItemDataRole.FontRole and column in (Column.COMMAND_BYTES, Column.RESPONSE_BYTES, Column.SW):
-            return QFont(self._mono)
-        if role == Qt.ItemDataRole.ForegroundRole and column in (Column.SW, Column.MEANING):
-            palette = colours()
-            return palette.passed if len(event.response) >= 2 and _sw_ok(event.sw) else palette.failed
-        if role == Qt.ItemDataRole.TextAlignmentRole and column in (Column.NUMBER, Column.TIME):
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        return None
+        self._rows.extend(items)
+        self.insertRows(row, len(items))
+        palette = colours()
+        for offset, item in enumerate(items):
+            event = item.event
+            assert isinstance(event, ApduExchanged)
+            status = palette.passed if _ok(item) else palette.failed
+            for column in Column:
+                cell = QStandardItem(self._text(item, event, column))
+                cell.setFlags(_FLAGS)
+                cell.setToolTip(self._tooltip(item, event, column))
+                if column in _MONO_COLUMNS:
+                    cell.setFont(self._mono)
+                if column in _STATUS_COLUMNS:
+                    cell.setForeground(status)
+                if column in _RIGHT_COLUMNS:
+                    cell.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                self.setItem(row + offset, column, cell)
 
     @staticmethod
     def _text(item: TimelineItem, event: ApduExchanged, column: Column) -> str:
@@ -164,6 +168,12 @@ class ApduLogModel(QAbstractTableModel):
         if column in (Column.SW, Column.MEANING):
             return f"{event.sw:04X}: {event.sw_meaning}"
         return f"{event.command_name} — {item.step.title}"
+
+
+def _ok(item: TimelineItem) -> bool:
+    event = item.event
+    assert isinstance(event, ApduExchanged)
+    return len(event.response) >= 2 and _sw_ok(event.sw)
 
 
 def _wrap(spaced: str, per_line: int = 16) -> str:

@@ -10,11 +10,17 @@ A timeline item is one row of the diagram: a step heading, a message between
 lanes, an APDU exchange, a cryptographic operation, a check, the verdict, or the
 failure that ended the run. Decoded data (:class:`DataDecoded`) is attached to
 the exchange it came from rather than being a row of its own.
+
+Events are filed in batches (:meth:`RunModel.add_many`; the window queues the
+worker's events and files them once per frame): a batch is announced with one
+``itemsAdded(first, last)`` range, so the views lay out, insert rows and repaint
+once per batch rather than once per event.
 """
 
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from PySide6.QtCore import QObject, Signal
@@ -54,6 +60,7 @@ class TimelineItem:
     step: Step
     event: Event
     decoded: list[DataDecoded] = field(default_factory=list)
+    decoded_at: list[int] = field(default_factory=list)  # per decoded: the number of rows filed when it came
     apdu_number: int = 0  # 1-based number of an APDU exchange, 0 otherwise
     command_hex: str = ""  # masked, APDU items only
     response_hex: str = ""  # masked response data without SW1 SW2, APDU items only
@@ -118,10 +125,10 @@ class RunModel(QObject):
     """The timeline of the current run and the item the user is looking at."""
 
     cleared = Signal()
-    itemAdded = Signal(int)
-    itemChanged = Signal(int)
+    itemsAdded = Signal(int, int)  # first, last index of the rows a batch added (inclusive)
+    itemChanged = Signal(int)  # an earlier row got decoded data
     currentChanged = Signal(int)
-    checkAdded = Signal(object)  # CheckCompleted
+    checksAdded = Signal(tuple)  # tuple[CheckCompleted, ...], new checks of a batch in order
     verdictChanged = Signal(object)  # VerdictReached | None
     failed = Signal(object)  # SessionFailed
 
@@ -184,53 +191,80 @@ class RunModel(QObject):
         self.currentChanged.emit(-1)
 
     def add(self, event: Event) -> None:
-        """File one event of the run (called in the order the worker emitted them)."""
-        if isinstance(event, DataDecoded):
-            self._attach(event)
-            return
-        kind = _KINDS.get(type(event))
-        if kind is None:
-            return
-        step = Step.VERDICT if isinstance(event, VerdictReached) else event.step
-        item = TimelineItem(len(self._items), kind, step, event)
-        if isinstance(event, StepStarted):
-            self._steps[event.step] = event
-        elif isinstance(event, ApduExchanged):
-            self._apdus += 1
-            item.apdu_number = self._apdus
-            data = event.response[:-2] if len(event.response) >= 2 else event.response
-            self._masker.learn(data)
-            item.command_hex = self._masker.masked(event.command)
-            item.response_hex = self._masker.masked(data)
-        self._items.append(item)
-        self.itemAdded.emit(item.index)
-        if isinstance(event, CheckCompleted):
-            self._add_check(event)
-        elif isinstance(event, VerdictReached):
-            self._verdict = event
-            for check in event.checks:
-                self._add_check(check)
-            self.verdictChanged.emit(event)
-        elif isinstance(event, SessionFailed):
-            self._failure = event
-            self.failed.emit(event)
+        """File one event of the run (a batch of one: see :meth:`add_many`)."""
+        self.add_many((event,))
 
-    def _add_check(self, check: CheckCompleted) -> None:
+    def add_many(self, events: Iterable[Event]) -> None:
+        """File events of the run, in the order the worker emitted them; one signal of each kind per batch.
+
+        Listeners see the batch whole: ``itemsAdded(first, last)`` once for the new
+        rows (complete with their decoded data), ``itemChanged`` once per earlier row
+        that got decoded data, ``checksAdded`` once with the new checks, then
+        ``verdictChanged`` / ``failed`` when the batch holds the verdict / failure.
+        """
+        first = len(self._items)
+        changed: dict[int, None] = {}
+        checks: list[CheckCompleted] = []
+        verdict: VerdictReached | None = None
+        failure: SessionFailed | None = None
+        for event in events:
+            if isinstance(event, DataDecoded):
+                index = self._attach(event)
+                if index < first:
+                    changed[index] = None
+                continue
+            kind = _KINDS.get(type(event))
+            if kind is None:
+                continue
+            step = Step.VERDICT if isinstance(event, VerdictReached) else event.step
+            item = TimelineItem(len(self._items), kind, step, event)
+            if isinstance(event, StepStarted):
+                self._steps[event.step] = event
+            elif isinstance(event, ApduExchanged):
+                self._apdus += 1
+                item.apdu_number = self._apdus
+                data = event.response[:-2] if len(event.response) >= 2 else event.response
+                self._masker.learn(data)
+                item.command_hex = self._masker.masked(event.command)
+                item.response_hex = self._masker.masked(data)
+            self._items.append(item)
+            if isinstance(event, CheckCompleted):
+                self._add_check(event, checks)
+            elif isinstance(event, VerdictReached):
+                self._verdict = verdict = event
+                for check in event.checks:
+                    self._add_check(check, checks)
+            elif isinstance(event, SessionFailed):
+                self._failure = failure = event
+        if len(self._items) > first:
+            self.itemsAdded.emit(first, len(self._items) - 1)
+        for index in changed:
+            self.itemChanged.emit(index)
+        if checks:
+            self.checksAdded.emit(tuple(checks))
+        if verdict is not None:
+            self.verdictChanged.emit(verdict)
+        if failure is not None:
+            self.failed.emit(failure)
+
+    def _add_check(self, check: CheckCompleted, added: list[CheckCompleted]) -> None:
         if check not in self._checks:
             self._checks.append(check)
-            self.checkAdded.emit(check)
+            added.append(check)
 
-    def _attach(self, event: DataDecoded) -> None:
+    def _attach(self, event: DataDecoded) -> int:
+        """Hang decoded data on its exchange (or step); returns the row it went to."""
         for item in reversed(self._items):
             if item.kind in (ItemKind.APDU, ItemKind.STEP) and item.step is event.step:
                 item.decoded.append(event)
-                self.itemChanged.emit(item.index)
-                return
+                item.decoded_at.append(len(self._items))
+                return item.index
         # Decoded data with no exchange or step to hang on: show it as its step's own row.
         item = TimelineItem(len(self._items), ItemKind.STEP, event.step, StepStarted(event.step, Lane.PHONE, ""))
         item.decoded.append(event)
+        item.decoded_at.append(item.index)
         self._items.append(item)
-        self.itemAdded.emit(item.index)
+        return item.index
 
     # ------------------------------------------------------------------ cursor
     def set_current(self, index: int) -> None:
@@ -257,8 +291,12 @@ class RunModel(QObject):
         return -1
 
     # ------------------------------------------------------------------ detail
-    def detail(self, index: int) -> ItemDetail | None:
-        """What to show about item ``index``: its step's explanation, data, crypto and checks."""
+    def detail(self, index: int, as_of: int | None = None) -> ItemDetail | None:
+        """What to show about item ``index``: its step's explanation, data, crypto and checks.
+
+        ``as_of``: as the run stood when row ``as_of`` was filed (rows and decoded
+        data that came after it left out) — what a live view showed at that moment.
+        """
         if not 0 <= index < len(self._items):
             return None
         item = self._items[index]
@@ -268,12 +306,13 @@ class RunModel(QObject):
         reference = started.reference if started else ""
         if not explanation and item.step is Step.VERDICT and self._verdict is not None:
             explanation = _verdict_text(self._verdict)
-        in_step = [i for i in self._items if i.step is item.step]
+        rows = self._items if as_of is None else self._items[: as_of + 1]
+        in_step = [i for i in rows if i.step is item.step]
         crypto = tuple(i.event for i in in_step if isinstance(i.event, CryptoComputed))
         checks = tuple(i.event for i in in_step if isinstance(i.event, CheckCompleted))
-        decoded = tuple(d for i in in_step for d in i.decoded)
+        decoded = tuple(d for i in in_step for d in _decoded(i, as_of))
         if item.kind is ItemKind.APDU:
-            decoded = tuple(item.decoded)
+            decoded = tuple(_decoded(item, as_of))
         elif isinstance(event, CryptoComputed):
             crypto, checks, decoded = (event,), (), ()
             reference = event.reference or reference
@@ -289,6 +328,13 @@ class RunModel(QObject):
             reference, crypto, checks, decoded = "", (), (), ()
         title = item.step.title if item.kind is ItemKind.STEP else item.title
         return ItemDetail(title, item.actor, explanation, reference, item, decoded, crypto, checks)
+
+
+def _decoded(item: TimelineItem, as_of: int | None) -> list[DataDecoded]:
+    """The data decoded at ``item`` (only what had come when row ``as_of`` was filed)."""
+    if as_of is None:
+        return item.decoded
+    return [d for d, at in zip(item.decoded, item.decoded_at, strict=True) if at <= as_of]
 
 
 def _verdict_text(verdict: VerdictReached) -> str:

@@ -5,6 +5,11 @@ step (a slide starts at each step heading; the verdict and a failure are slides
 of their own) and follows the run's cursor, so the presentation, the diagram and
 the log always show the same place. Captions are plain words for a product
 audience; the step's own explanation (from the protocol events) follows them.
+
+The deck is built lazily: a change of the run only marks it stale (and says
+so with :attr:`SlideDeck.changed`); the slides are grouped again when someone
+reads them — the presentation view when it is visible — so a tap with
+presentation mode hidden costs nothing here.
 """
 
 from __future__ import annotations
@@ -92,57 +97,103 @@ def slides_of(run: RunModel) -> list[Slide]:
 
 
 class SlideDeck(QObject):
-    """The slides of the run and which one is shown; follows and moves the run's cursor."""
+    """The slides of the run and which one is shown; follows and moves the run's cursor.
+
+    :attr:`changed` says the deck (or its position) may have changed; reading
+    :attr:`slides`, :attr:`position`, :meth:`current` or ``len()`` brings it up to date.
+    """
 
     changed = Signal()
 
     def __init__(self, run: RunModel, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.run = run
-        self.slides: list[Slide] = []
-        self.position = -1
+        self._slides: list[Slide] = []
+        self._position = -1
+        self._stale = True
+        self._cursor_at = -1  # a run cursor the deck has not caught up with yet (see _update)
         self.follow = True  # show the newest slide while a tap runs, until the user steps
-        for signal in (run.itemAdded, run.cleared, run.itemChanged):
-            signal.connect(self._rebuild)
+        run.cleared.connect(self._cleared)
+        run.itemsAdded.connect(self._invalidate)
+        run.itemChanged.connect(self._invalidate)
         run.currentChanged.connect(self._cursor)
-        self._rebuild()
+
+    @property
+    def slides(self) -> list[Slide]:
+        self._update()
+        return self._slides
+
+    @property
+    def position(self) -> int:
+        """Index of the slide shown, -1 when there is none."""
+        self._update()
+        return self._position
+
+    @property
+    def stale(self) -> bool:
+        """The run changed since the slides were last grouped."""
+        return self._stale
 
     def __len__(self) -> int:
         return len(self.slides)
 
     def current(self) -> Slide | None:
-        return self.slides[self.position] if 0 <= self.position < len(self.slides) else None
+        slides, position = self.slides, self._position
+        return slides[position] if 0 <= position < len(slides) else None
 
     def go(self, position: int) -> None:
-        if not self.slides:
+        slides = self.slides
+        if not slides:
             return
         self.follow = False
-        self.position = max(0, min(position, len(self.slides) - 1))
-        self.run.set_current(self.slides[self.position].first)
+        self._position = max(0, min(position, len(slides) - 1))
+        self.run.set_current(slides[self._position].first)
         self.changed.emit()
 
     def next(self) -> None:
-        self.go(self.position + 1 if self.position >= 0 else 0)
+        position = self.position
+        self.go(position + 1 if position >= 0 else 0)
 
     def back(self) -> None:
         self.go(self.position - 1)
 
-    def _rebuild(self, *_args: object) -> None:
-        self.slides = slides_of(self.run)
-        if not self.slides:
-            self.position, self.follow = -1, True
-        elif self.follow:
-            self.position = len(self.slides) - 1
-        else:
-            self.position = min(self.position, len(self.slides) - 1)
+    def _cleared(self) -> None:
+        self.follow = True
+        self._cursor_at = -1
+        self._invalidate()
+
+    def _invalidate(self, *_args: object) -> None:
+        if self.follow:
+            self._cursor_at = -1  # new rows: a following deck goes to the newest slide, whatever the cursor said
+        self._stale = True
         self.changed.emit()
 
+    def _update(self) -> None:
+        """Catch up with the run: group it into slides again if it changed, then follow its cursor.
+
+        The same as doing both at every change (slides only grow between clears, and
+        the slide that holds a row stays the same as rows are added after it).
+        """
+        if self._stale:
+            self._stale = False
+            self._slides = slides_of(self.run)
+            if not self._slides:
+                self._position, self.follow = -1, True
+            elif self.follow:
+                self._position = len(self._slides) - 1
+            else:
+                self._position = min(self._position, len(self._slides) - 1)
+        if self._cursor_at >= 0:
+            index, self._cursor_at = self._cursor_at, -1
+            slides = self._slides
+            for position, slide in enumerate(slides):
+                if slide.first <= index and (position + 1 == len(slides) or slides[position + 1].first > index):
+                    self._position = position
+                    break
+
     def _cursor(self, index: int) -> None:
+        """The run's cursor moved: the deck shows the slide holding it (worked out when the deck is next read)."""
         if index < 0:
             return
-        for position, slide in enumerate(self.slides):
-            if slide.first <= index and (position + 1 == len(self.slides) or self.slides[position + 1].first > index):
-                if position != self.position:
-                    self.position = position
-                    self.changed.emit()
-                return
+        self._cursor_at = index
+        self.changed.emit()

@@ -4,15 +4,27 @@ Everything is coloured from :func:`app.gui.theme.colours` (so light and dark
 palettes stay readable) and always says its meaning in words and symbols too,
 never by colour alone. Call :meth:`VerdictBadge.restyle` / :meth:`CheckList.restyle`
 after a theme change (the pages do it on ``PaletteChange``).
+
+:class:`QuietTabWidget` is the tab widget of the window's pages and of the detail
+pane: a ``QTabWidget`` that does not repaint all of itself when a page's contents
+change size.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, QSize, Qt
 from PySide6.QtGui import QFont, QFontDatabase
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QTreeWidget, QTreeWidgetItem, QWidget
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHeaderView,
+    QLabel,
+    QTabWidget,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QWidget,
+)
 
 from app.gui.models.checks import MARKS, status_colour
 from app.gui.theme import colours
@@ -26,6 +38,32 @@ _VERDICTS = {
     "ODA ONLY": ("!", "oda_bg"),
     "OFFLINE DATA AUTHENTICATION ONLY": ("!", "oda_bg"),
 }
+
+
+class QuietTabWidget(QTabWidget):
+    """A ``QTabWidget`` that lays itself out again only when its tab bar changes.
+
+    ``QTabWidget`` answers every ``LayoutRequest`` — which any label of a page
+    sends up when its text changes — by placing its tab bar and pages again and
+    repainting *all* of itself, every widget of the page included. Here, while the
+    tab bar's size hint is the same, nothing of the tab widget moves: the request
+    is only passed on to the parent's layout (the page has already laid itself out)
+    and only what changed is repainted. Resizes, style changes and new tabs are
+    handled by ``QTabWidget`` as ever.
+    """
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._bar_hint: QSize | None = None
+
+    def event(self, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.LayoutRequest:
+            hint = self.tabBar().sizeHint()
+            if hint == self._bar_hint:
+                self.updateGeometry()  # our size hints follow the pages': the parent's layout may care
+                return True
+            self._bar_hint = hint
+        return super().event(event)
 
 
 def mono_font() -> QFont:

@@ -6,11 +6,16 @@ one opens by itself): the card data decoded at that point as a TLV tree (tag,
 name, value, meaning); the cryptography done at that step — each operation with
 its inputs and outputs — and the checks with passed/failed and why; and, for an
 APDU, the command and response bytes (card data masked).
+
+While nothing is selected the pane follows the running tap, explaining each
+step as it starts — at most once per batch of events, half a frame after it:
+the newest step of a burst is shown (as it stood when it started), the ones
+before it are skipped.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, Qt
+from PySide6.QtCore import QModelIndex, Qt, QTimer
 from PySide6.QtGui import QFont, QFontDatabase
 from PySide6.QtWidgets import (
     QHeaderView,
@@ -18,7 +23,6 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QScrollArea,
     QSplitter,
-    QTabWidget,
     QTreeView,
     QTreeWidget,
     QTreeWidgetItem,
@@ -30,7 +34,13 @@ from app.gui.models.checks import MARKS, status_colour
 from app.gui.models.run import ItemDetail, ItemKind, RunModel
 from app.gui.models.tlv_tree import TlvTreeModel
 from app.gui.theme import colours
+from app.gui.widgets.common import QuietTabWidget
 from protocol.tap.events import ApduExchanged, CheckCompleted, CryptoComputed
+
+#: While following the live run, the newest step is drawn this long after the batch that started it:
+#: half a frame, between two batches (they come once per frame while the worker computes); when
+#: batches come faster (the rest of a run that has ended), once they pause.
+LIVE_DELAY_MS = 8
 
 
 def _section(text: str) -> QLabel:
@@ -85,6 +95,7 @@ class DetailPane(QWidget):
         intro_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
 
         self.tlv_model = TlvTreeModel(self)
+        self._tlv_laid_out_empty = False  # the tree's columns are sized for no data (see show_item)
         self.tlv = QTreeView()
         self.tlv.setObjectName("tlv-tree")
         self.tlv.setModel(self.tlv_model)
@@ -102,7 +113,7 @@ class DetailPane(QWidget):
         self.crypto.header().setStretchLastSection(True)
         self.crypto_label = _section("Cryptography and checks at this step")
 
-        self.tabs = QTabWidget()
+        self.tabs = QuietTabWidget()
         self.tabs.setObjectName("detail-tabs")
         self.tabs.setDocumentMode(True)
         self.tabs.addTab(self._boxed(self.tlv_label, self.tlv), "Card data")
@@ -123,15 +134,22 @@ class DetailPane(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.splitter)
 
-        run.currentChanged.connect(self.show_item)
+        self._live = -1  # the newest step to explain while following the live run
+        self._batch_since = False  # a batch was filed since that step (see _show_live)
+        self._live_timer = QTimer(self)
+        self._live_timer.setSingleShot(True)
+        self._live_timer.setInterval(LIVE_DELAY_MS)
+        self._live_timer.timeout.connect(self._show_live)
+        run.currentChanged.connect(self._current_changed)
         run.itemChanged.connect(self._maybe_refresh)
-        run.itemAdded.connect(self._follow_live)
-        run.cleared.connect(lambda: self.show_item(-1))
+        run.itemsAdded.connect(self._follow_live)
+        run.cleared.connect(self._cleared)
         self.show_item(-1)
 
     @staticmethod
     def _boxed(label: QLabel, view: QWidget) -> QWidget:
         box = QWidget()
+        box.setAutoFillBackground(True)  # opaque: its repaints stop here, not at the tab widget
         layout = QVBoxLayout(box)
         layout.setContentsMargins(6, 4, 6, 0)
         layout.setSpacing(3)
@@ -143,28 +161,55 @@ class DetailPane(QWidget):
         if index == self._run.current:
             self.show_item(index)
 
-    def _follow_live(self, index: int) -> None:
-        """While nothing is selected, a new step of the running tap is explained as it starts."""
-        if self._run.current < 0 and self._run.item(index).kind is ItemKind.STEP:
-            self.show_item(index)
-            self.title.setText(f"Now: {self.title.text()}")
+    def _current_changed(self, index: int) -> None:
+        self._live = -1  # a selection (or none, after a clear) replaces any pending live step
+        self._live_timer.stop()
+        self.show_item(index)
 
-    def show_item(self, index: int) -> None:
-        """Render item ``index`` of the run (-1: the placeholder)."""
-        detail = self._run.detail(index)
+    def _cleared(self) -> None:
+        self._live = -1
+        self._live_timer.stop()
+        self.show_item(-1)
+
+    def _follow_live(self, first: int, last: int) -> None:
+        """While nothing is selected, the newest step of the running tap is explained (see :data:`LIVE_DELAY_MS`)."""
+        if self._run.current >= 0:
+            return
+        step = next((i for i in range(last, first - 1, -1) if self._run.item(i).kind is ItemKind.STEP), -1)
+        if step < 0:
+            self._batch_since = True  # a batch since the step: the step waits for the batches to pause
+            return
+        self._live, self._batch_since = step, False
+        self._live_timer.start()
+
+    def _show_live(self) -> None:
+        if self._batch_since:  # batches are coming faster than the delay (the rest of an ended run): after them
+            self._batch_since = False
+            self._live_timer.start()
+            return
+        index, self._live = self._live, -1
+        if index < 0 or self._run.current >= 0 or index >= len(self._run):
+            return
+        self.show_item(index, as_of=index)
+        self.title.setText(f"Now: {self.title.text()}")
+
+    def show_item(self, index: int, as_of: int | None = None) -> None:
+        """Render item ``index`` of the run (-1: the placeholder); ``as_of``: see :meth:`RunModel.detail`."""
+        detail = self._run.detail(index, as_of)
         if detail is None:
             self._placeholder()
             return
         self.title.setText(detail.title)
         self.actor.setText(f"Actor: {detail.actor.value} · Step: {detail.item.step.title}")
-        self.actor.setStyleSheet(f"color: {colours(self).neutral.name()};")
+        _set_style(self.actor, f"color: {colours(self).neutral.name()};")
         self.explanation.setText(detail.explanation or "—")
         self.reference.setText(f"Reference: {detail.reference}" if detail.reference else "")
         self.reference.setVisible(bool(detail.reference))
-        self.reference.setStyleSheet(f"color: {colours(self).neutral.name()}; font-style: italic;")
+        _set_style(self.reference, f"color: {colours(self).neutral.name()}; font-style: italic;")
         has_bytes = self._show_bytes(detail)
-        self.tlv_model.set_data(detail.decoded)
-        self._layout_tlv()
+        if self.tlv_model.set_data(detail.decoded) or not self._tlv_laid_out_empty:
+            self._layout_tlv()  # (else nothing decoded, before nor now: the tree and its columns are as they were)
+        self._tlv_laid_out_empty = not detail.decoded
         objects = self.tlv_model.node_count()
         what = self.tlv_model.labels[0] if len(self.tlv_model.labels) == 1 else "Card data decoded at this point"
         self.tlv_label.setText(
@@ -276,3 +321,9 @@ def _rows(spaced: str, per_row: int = 16) -> str:
 
 def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
+def _set_style(widget: QWidget, sheet: str) -> None:
+    """``setStyleSheet`` only when the sheet changes (setting one re-polishes the widget)."""
+    if widget.styleSheet() != sheet:
+        widget.setStyleSheet(sheet)

@@ -6,6 +6,10 @@ slide (:class:`~app.gui.models.slides.SlideDeck`) names the step, shows who acts
 the protocol's own explanation, the card exchanges of the step and its checks;
 the last slide is the verdict. Keys: Space or → next, ← back, Home/End, T tap,
 Esc leaves. While a tap runs the newest step is shown until the presenter steps.
+
+Only a visible view renders: while presentation mode is off, a changing run
+just marks the view stale, and it renders once when shown again. Style sheets
+are set only when they change (each one re-polishes its widget).
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from __future__ import annotations
 import html
 
 from PySide6.QtCore import QEvent, Qt, Signal
-from PySide6.QtGui import QKeyEvent
+from PySide6.QtGui import QKeyEvent, QShowEvent
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from app.gui.models.checks import MARKS
@@ -111,7 +115,8 @@ class PresentationView(QFrame):
         layout.addWidget(self.facts, 1, Qt.AlignmentFlag.AlignTop)
         layout.addLayout(buttons)
         layout.addWidget(self.hint)
-        self.deck.changed.connect(self.render)
+        self._stale = True
+        self.deck.changed.connect(self._deck_changed)
         self.render()
 
     # ------------------------------------------------------------------ keys
@@ -141,7 +146,19 @@ class PresentationView(QFrame):
         self.tap.setText("Tapping…" if busy else "Tap card")
 
     # ------------------------------------------------------------------ rendering
+    def _deck_changed(self) -> None:
+        if self.isVisible():
+            self.render()
+        else:
+            self._stale = True  # rendered when shown
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt API
+        if self._stale:
+            self.render()
+        super().showEvent(event)
+
     def render(self, *_args: object) -> None:
+        self._stale = False
         slide = self.deck.current()
         total = len(self.deck)
         self.back.setEnabled(total > 0 and self.deck.position > 0)
@@ -154,12 +171,12 @@ class PresentationView(QFrame):
                                      "timing.")  # fmt: skip
             self.facts.setText("")
             self.flow.setText("")
-            self.title.setStyleSheet("")
+            _set_style(self.title, "")
             self._lanes(None)
             return
         self.counter.setText(f"Step {self.deck.position + 1} of {total}")
         self.title.setText(slide.title)
-        self.title.setStyleSheet(self._title_style(slide))
+        _set_style(self.title, self._title_style(slide))
         self.caption.setText(slide.caption)
         self.explanation.setText(slide.explanation)
         self.facts.setText(self._facts(slide))
@@ -213,16 +230,22 @@ class PresentationView(QFrame):
             if not active and lane is partner:
                 background = c.selection
             foreground = "#ffffff" if active else self.palette().windowText().color().name()
-            label.setStyleSheet(f"QLabel {{ background: {background.name()}; color: {foreground};"
-                                " border-radius: 8px; padding: 6px; }")  # fmt: skip
+            _set_style(label, f"QLabel {{ background: {background.name()}; color: {foreground};"
+                              " border-radius: 8px; padding: 6px; }")  # fmt: skip
 
     def restyle(self) -> None:
-        self.tap.setStyleSheet(primary_button_style(self.tap))
-        self.hint.setStyleSheet(f"color: {colours(self).neutral.name()};")
-        self.explanation.setStyleSheet(f"color: {colours(self).neutral.name()};")
+        _set_style(self.tap, primary_button_style(self.tap))
+        _set_style(self.hint, f"color: {colours(self).neutral.name()};")
+        _set_style(self.explanation, f"color: {colours(self).neutral.name()};")
         self.render()
 
     def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt API
         if event.type() == QEvent.Type.PaletteChange:
             self.restyle()
         super().changeEvent(event)
+
+
+def _set_style(widget: QWidget, sheet: str) -> None:
+    """``setStyleSheet`` only when the sheet changes (setting one re-polishes the widget, even the same one)."""
+    if widget.styleSheet() != sheet:
+        widget.setStyleSheet(sheet)

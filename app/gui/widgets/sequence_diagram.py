@@ -5,12 +5,26 @@ each step, an arrow for each message and each APDU (command name on the way to
 the card, status word and time on the way back), a note for each cryptographic
 operation, a ✓/✗ for each check, the verdict, the failure. Clicking a row (or
 Back/Next) makes it the current item, which every other view follows.
+
+Repaints are limited to what changed: the rows a batch adds, the old and the new
+current row; the diagram paints opaquely, so the scroll area scrolls it by
+moving pixels rather than repainting it.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QPointF, QRect, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QHelpEvent, QMouseEvent, QPainter, QPainterPath, QPaintEvent, QPen
+from PySide6.QtCore import QCoreApplication, QEvent, QPointF, QRect, QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QFontMetrics,
+    QMouseEvent,
+    QPainter,
+    QPainterPath,
+    QPaintEvent,
+    QPen,
+    QResizeEvent,
+)
 from PySide6.QtWidgets import QFrame, QScrollArea, QToolTip, QVBoxLayout, QWidget
 
 from app.gui.models.display import format_elapsed
@@ -60,6 +74,20 @@ def verdict_colour(outcome: Outcome, palette: Colours) -> QColor:
     return {Outcome.ACCEPT: palette.accept_bg, Outcome.REJECT: palette.reject_bg}.get(outcome, palette.oda_bg)
 
 
+class _Fonts:
+    """The diagram's fonts and their metrics, made once per widget font (not per row painted)."""
+
+    def __init__(self, base: QFont) -> None:
+        self.normal = QFont(base)
+        self.bold = QFont(base)
+        self.bold.setBold(True)
+        self.small = QFont(base)
+        self.small.setPointSizeF(self.small.pointSizeF() * 0.9)
+        self.normal_metrics = QFontMetrics(self.normal)
+        self.bold_metrics = QFontMetrics(self.bold)
+        self.small_metrics = QFontMetrics(self.small)
+
+
 class LaneHeader(QWidget):
     """The lane names, kept visible above the scrolling diagram."""
 
@@ -96,26 +124,57 @@ class SequenceDiagram(QWidget):
         self._run = run
         self._tops: list[int] = []
         self._step_numbers: dict[int, int] = {}
+        self._highlighted = -1  # the row painted as current
+        self._hovered = -1  # the row under the mouse (its tooltip is set)
+        self._fonts: _Fonts | None = None
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setMouseTracking(True)
         self.setAccessibleName("Sequence diagram of the tap")
+        # paintEvent fills everything it is asked to paint; rows stay where they are when it grows taller
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
+        self.setAttribute(Qt.WidgetAttribute.WA_StaticContents)
         run.cleared.connect(self._relayout)
-        run.itemAdded.connect(self._added)
-        run.itemChanged.connect(lambda _i: self.update())
-        run.currentChanged.connect(lambda _i: self.update())
+        run.itemsAdded.connect(self._added)
+        run.itemChanged.connect(lambda index: self.update(self.row_rect(index)))
+        run.currentChanged.connect(self._current_changed)
         self._relayout()
 
     # ------------------------------------------------------------------ geometry
     def _relayout(self) -> None:
+        self._hovered = -1
+        self.setToolTip("")
         self._tops.clear()
         self._step_numbers.clear()
         for item in self._run.items:
             self._place(item)
         self._resize()
+        self.update()
 
-    def _added(self, index: int) -> None:
-        self._place(self._run.item(index))
+    def _added(self, first: int, last: int) -> None:
+        for index in range(first, last + 1):
+            self._place(self._run.item(index))
         self._resize()
+        if first == 0:
+            self.update()  # the empty state's text goes
+        else:
+            top = self._tops[first]
+            self.update(QRect(0, top, self.width(), self.content_height() - top))
+
+    def _current_changed(self, index: int) -> None:
+        for row in (self._highlighted, index):
+            self.update(self.row_rect(row))
+        self._highlighted = index
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt API
+        if event.size().width() != event.oldSize().width():
+            self.update()  # the lanes are placed by the width: everything moves
+        super().resizeEvent(event)
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt API
+        if event.type() in (QEvent.Type.FontChange, QEvent.Type.PaletteChange):
+            self._fonts = None
+            self.update()
+        super().changeEvent(event)
 
     def _place(self, item: TimelineItem) -> None:
         top = self._tops[-1] + ROW_HEIGHT[self._run.item(len(self._tops) - 1).kind] if self._tops else TOP_MARGIN
@@ -125,7 +184,6 @@ class SequenceDiagram(QWidget):
 
     def _resize(self) -> None:
         self.setMinimumHeight(self.content_height())
-        self.update()
         self.rowsChanged.emit()
 
     def content_height(self) -> int:
@@ -164,15 +222,15 @@ class SequenceDiagram(QWidget):
         else:
             super().keyPressEvent(event)
 
-    def event(self, event: QEvent) -> bool:
-        if event.type() == QEvent.Type.ToolTip and isinstance(event, QHelpEvent):
-            index = self.row_at(event.pos().y())
-            if index >= 0:
-                QToolTip.showText(event.globalPos(), _tooltip(self._run.item(index)), self)
-            else:
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        """The tooltip of the row under the mouse (set here, not in ``event()``: no Python for every event)."""
+        index = self.row_at(event.position().y())
+        if index != self._hovered:
+            self._hovered = index
+            self.setToolTip(_tooltip(self._run.item(index)) if index >= 0 else "")
+            if index < 0:
                 QToolTip.hideText()
-            return True
-        return super().event(event)
+        super().mouseMoveEvent(event)
 
     # ------------------------------------------------------------------ painting
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
@@ -206,8 +264,14 @@ class SequenceDiagram(QWidget):
         bounds.moveCenter(area.center())
         painter.drawText(bounds, int(flags), EMPTY_TEXT)
 
+    def _font_set(self) -> _Fonts:
+        if self._fonts is None:
+            self._fonts = _Fonts(self.font())
+        return self._fonts
+
     def _paint_row(self, p: QPainter, item: TimelineItem, rect: QRect, palette: Colours, selected: bool) -> None:
         text_colour = self.palette().text().color()
+        fonts = self._font_set()
         if item.kind is ItemKind.STEP:
             p.fillRect(rect.adjusted(0, 2, 0, -2), palette.band)
         if selected:
@@ -216,9 +280,7 @@ class SequenceDiagram(QWidget):
         event = item.event
         width = rect.width()
         if item.kind is ItemKind.STEP:
-            font = QFont(self.font())
-            font.setBold(True)
-            p.setFont(font)
+            p.setFont(fonts.bold)
             p.setPen(palette.accent)
             number = self._step_numbers.get(item.index, 0)
             p.drawText(rect.adjusted(12, 0, -8, 0), Qt.AlignmentFlag.AlignVCenter, f"{number}. {item.step.title}")
@@ -244,13 +306,11 @@ class SequenceDiagram(QWidget):
             self._verdict(p, event, rect, palette)
         elif isinstance(event, SessionFailed):
             p.setPen(palette.failed)
-            font = QFont(self.font())
-            font.setBold(True)
-            p.setFont(font)
-            metrics = QFontMetrics(font)
+            p.setFont(fonts.bold)
+            metrics = fonts.bold_metrics
             p.drawText(rect.adjusted(12, 4, -8, 0), Qt.AlignmentFlag.AlignTop, "✗ The tap failed here")
             p.setFont(self.font())
-            body = QFontMetrics(self.font()).elidedText(event.reason, Qt.TextElideMode.ElideRight, 2 * (width - 40))
+            body = fonts.normal_metrics.elidedText(event.reason, Qt.TextElideMode.ElideRight, 2 * (width - 40))
             p.drawText(rect.adjusted(12, 6 + metrics.height(), -8, -2), Qt.TextFlag.TextWordWrap, body)
             p.setFont(self.font())
 
@@ -269,11 +329,9 @@ class SequenceDiagram(QWidget):
         head.lineTo(x2 - 9 * direction, y + 4.5)
         head.closeSubpath()
         p.fillPath(head, colour)
-        font = QFont(self.font())
-        if small:
-            font.setPointSizeF(font.pointSizeF() * 0.9)
+        fonts = self._font_set()
+        font, metrics = (fonts.small, fonts.small_metrics) if small else (fonts.normal, fonts.normal_metrics)
         p.setFont(font)
-        metrics = QFontMetrics(font)
         span = abs(x2 - x1) - 16
         left = min(x1, x2) + 8
         if spill and metrics.horizontalAdvance(label) > span:
@@ -287,9 +345,8 @@ class SequenceDiagram(QWidget):
     def _note(self, p: QPainter, lane: Lane, rect: QRect, mark: str, mark_colour: QColor, label: str,
               palette: Colours, *, chip: bool = False) -> None:  # fmt: skip
         x = lane_x(lane, rect.width())
-        metrics = QFontMetrics(self.font())
-        bold = QFont(self.font())
-        bold.setBold(True)
+        fonts = self._font_set()
+        metrics, bold = fonts.normal_metrics, fonts.bold
         available = rect.width() - x - 34
         text = metrics.elidedText(label, Qt.TextElideMode.ElideRight, int(max(40, available)))
         box = QRectF(x - 11, rect.top() + 3, metrics.horizontalAdvance(text) + 34, rect.height() - 6)
@@ -308,11 +365,10 @@ class SequenceDiagram(QWidget):
         verifier, phone = lane_x(Lane.VERIFIER, width), lane_x(Lane.PHONE, width)
         colour = verdict_colour(verdict.outcome, palette)
         self._arrow(p, verifier, phone, rect.top() + 34, colour, "verdict", above=True)
-        font = QFont(self.font())
-        font.setBold(True)
-        p.setFont(font)
+        fonts = self._font_set()
+        p.setFont(fonts.bold)
         text = {Outcome.ACCEPT: "✓ ACCEPT", Outcome.REJECT: "✗ REJECT"}.get(verdict.outcome, "! ODA ONLY")
-        w = QFontMetrics(font).horizontalAdvance(text) + 16
+        w = fonts.bold_metrics.horizontalAdvance(text) + 16
         box = QRectF(max(2.0, verifier - w / 2), rect.top() + 3, w, 20)
         p.setPen(Qt.PenStyle.NoPen)
         p.setBrush(colour)
@@ -356,7 +412,8 @@ class SequenceView(QWidget):
         layout.addWidget(self.header)
         layout.addWidget(self.scroll, 1)
         self.follow = True  # keep the newest row in view while the run grows
-        run.itemAdded.connect(self._on_added)
+        self._to_bottom_pending = False
+        run.itemsAdded.connect(self._on_added)
         run.currentChanged.connect(self._on_current)
         run.cleared.connect(self._on_cleared)
 
@@ -364,11 +421,15 @@ class SequenceView(QWidget):
         self.follow = True
         self.scroll.verticalScrollBar().setValue(0)
 
-    def _on_added(self, _index: int) -> None:
-        if self.follow and self._run.current < 0:
+    def _on_added(self, _first: int, _last: int) -> None:
+        if self.follow and self._run.current < 0 and not self._to_bottom_pending:
+            self._to_bottom_pending = True  # one deferred scroll for however many rows come before it
             QTimer.singleShot(0, self._to_bottom)
 
     def _to_bottom(self) -> None:
+        self._to_bottom_pending = False
+        # the layouts the batch asked for first (a taller banner makes the view shorter): then the end is the end
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
         bar = self.scroll.verticalScrollBar()
         bar.setValue(bar.maximum())
 

@@ -70,7 +70,7 @@ class Navigator(QWidget):
         layout.addWidget(self.next)
         self.back.clicked.connect(run.step_back)
         self.next.clicked.connect(run.step_forward)
-        for signal in (run.currentChanged, run.itemAdded, run.cleared):
+        for signal in (run.currentChanged, run.itemsAdded, run.cleared):
             signal.connect(self._update)
         self._update()
 
@@ -92,6 +92,7 @@ class TapPage(QWidget):
     def __init__(self, run: RunModel, validate_faults: FaultValidator, fault_help: str = "",
                  parent: QWidget | None = None) -> None:  # fmt: skip
         super().__init__(parent)
+        self.setAutoFillBackground(True)  # opaque: its repaints stop here, not at the window's tab widget
         self.run = run
         self.source = SourcePanel(validate_faults, fault_help)
         self.transaction = TransactionPanel()
@@ -119,8 +120,7 @@ class TapPage(QWidget):
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.Fixed)
         self.checks.setColumnWidth(2, 62)
         self.checks.setColumnHidden(3, True)
-        for signal in (self.checks_model.modelReset, self.checks_model.rowsInserted):
-            signal.connect(self._checks_changed)
+        self.checks_model.changed.connect(self._checks_changed)
         self.checks_box = checks_box = QGroupBox("Checks")
         self.checks_empty = QLabel("The verifier's checks appear here after a tap: each one passed ✓ or failed ✗, "
                                    "with the reason.")  # fmt: skip
@@ -243,6 +243,8 @@ class TapPage(QWidget):
     def restyle(self) -> None:
         """Re-apply the palette-dependent styles (after a theme change)."""
         self.tap_button.setStyleSheet(primary_button_style(self.tap_button))
+        self.log_model.restyle()
+        self.checks_model.restyle()
         banner = self.banner
         headline = banner.headline.text()
         banner.set_state(banner.state, banner.detail.text())

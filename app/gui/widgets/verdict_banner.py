@@ -129,7 +129,9 @@ class VerdictBanner(QFrame):
         self._colours(background, foreground)
 
     def _colours(self, background: QColor, foreground: QColor) -> None:
-        self.setStyleSheet(
+        sheet = (
             f"#verdict-banner {{ background: {background.name()}; border-radius: 6px; }}"
             f"#verdict-banner QLabel {{ color: {foreground.name()}; background: transparent; }}"
         )
+        if sheet != self.styleSheet():  # setting one re-polishes the banner and its children, even the same one
+            self.setStyleSheet(sheet)
