@@ -9,7 +9,7 @@ Per profile, interleaved in rounds:
   the challenge, its consumption, the ATC raise with the audit record);
 * ``tap() call`` (context, no goal) — the whole :meth:`TapService.tap` as the app
   and the CLI call it: it also reloads the key store, re-reads the card image
-  file (twice) and the card persists its ATC to its image file with ``fsync``;
+  file (once) and the card persists its ATC to its image file with ``fsync``;
 * ``floor`` — :mod:`benchmarks.floor` for the same profile.
 
 The card is an :class:`EmvCard` in memory behind :class:`EmulatedTransport` for
@@ -104,6 +104,6 @@ def run(mode: Mode, workspace: Workspace) -> Result:
         "floor = card RSA signature (DDA/CDA) + card AC MAC + phone RSA recoveries + verifier RSA recoveries, "
         "ICC MK/session key/ARQC/ARPC + device ECDSA sign and verify (benchmarks/floor.py)",
         "file vs memory: the file store commits three times per tap with synchronous=FULL (an fsync each)",
-        "tap() call: the whole TapService.tap() (key store reload, card image read twice, ATC written with fsync)",
+        "tap() call: the whole TapService.tap() (key store re-read, card image read once, ATC written with fsync)",
     ]
     return result
