@@ -80,6 +80,17 @@ def _codes(*names: str) -> set[int]:
 _MAPPING: dict[str, tuple[type[TransportError], str]] = {
     "SCARD_E_NO_SERVICE": (DriverMissingError, "The PC/SC service (pcscd) is not running ({doing})"),
     "SCARD_E_SERVICE_STOPPED": (DriverMissingError, "The PC/SC service (pcscd) stopped ({doing})"),
+    "SCARD_E_NO_ACCESS": (
+        TransportError,
+        "The PC/SC service refused access ({doing}): pcscd may be shutting down, or its polkit "
+        "policy does not allow this user (see docs/pcsc.md)",
+    ),
+    # What pcscd answers when its polkit check denies the client ("Access denied.").
+    "SCARD_W_SECURITY_VIOLATION": (
+        TransportError,
+        "The PC/SC service refused access ({doing}): pcscd may be shutting down, or its polkit "
+        "policy does not allow this user (see docs/pcsc.md)",
+    ),
     "SCARD_E_UNKNOWN_READER": (ReaderNotFoundError, "Reader {reader} is not (or no longer) there ({doing})"),
     "SCARD_E_READER_UNAVAILABLE": (ReaderNotFoundError, "Reader {reader} is not available ({doing})"),
     "SCARD_E_NO_READERS_AVAILABLE": (ReaderNotFoundError, "No PC/SC reader is connected ({doing})"),

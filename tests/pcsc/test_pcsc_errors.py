@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from app.errors import DriverMissingError
+from app.errors import DriverMissingError, TransportError
 from app.transports import pcsc
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,7 +33,7 @@ def test_module_imports_without_pyscard_and_says_how_to_install_it() -> None:
         """
         import sys
         sys.modules["smartcard"] = None  # as if pyscard were not installed
-        from app.errors import DriverMissingError
+        from app.errors import DriverMissingError, TransportError
         from app.transports import pcsc
         for use in (pcsc.list_readers, lambda: pcsc.PcscTransport("x"), pcsc.PcscMonitor):
             try:
@@ -61,7 +61,7 @@ def test_missing_libpcsclite_is_reported_with_the_package_to_install(monkeypatch
 def test_no_pcscd_is_reported_with_the_commands_to_start_it(tmp_path: Path) -> None:
     result = run_python(
         """
-        from app.errors import DriverMissingError
+        from app.errors import DriverMissingError, TransportError
         from app.transports import pcsc
         try:
             pcsc.list_readers()
@@ -72,3 +72,13 @@ def test_no_pcscd_is_reported_with_the_commands_to_start_it(tmp_path: Path) -> N
     )
     assert result.returncode == 0, result.stderr
     assert "pcscd" in result.stdout and "sudo apt install pcscd; sudo systemctl start pcscd" in result.stdout
+
+
+@pytest.mark.parametrize("code", ["SCARD_W_SECURITY_VIOLATION", "SCARD_E_NO_ACCESS"])
+def test_access_refused_names_polkit(code: str) -> None:
+    """pcscd refusing a client (polkit, or while it shuts down) gets an actionable message."""
+    from smartcard import scard
+
+    error = pcsc._error(getattr(scard, code), "watching readers")
+    assert type(error) is TransportError and not isinstance(error, DriverMissingError)
+    assert "refused access" in str(error) and "polkit" in str(error)
