@@ -69,9 +69,9 @@ from protocol.tap.tap_context import (
     Flow,
     NoApplicationError,
     TapContext,
-    short_hex,
 )
 from protocol.tap.terminal import TerminalConfig
+from protocol.tap.tlv_view import short_hex
 from protocol.tap.transaction import Transaction
 
 __all__ = ["ApplicationCandidate", "AuthenticatorSession", "TerminalConfig"]

@@ -30,11 +30,10 @@ from dataclasses import dataclass, field
 from protocol import tlv
 from protocol.apdu import CommandApdu
 from protocol.crypto import oda
-from protocol.crypto.primitives import RsaPublicKey, sha1
+from protocol.crypto.primitives import RsaPublicKey
 from protocol.decoders.aip import Aip
 from protocol.dol import build_dol_data, parse_dol
 from protocol.errors import MalformedDataError, ProtocolError
-from protocol.masking import mask_pan
 from protocol.tap.events import CheckCompleted, CheckStatus, CryptoComputed, DataDecoded, Lane, Step
 from protocol.tap.reading import ApplicationData
 from protocol.tap.tap_context import (
@@ -45,18 +44,12 @@ from protocol.tap.tap_context import (
     check_command_data,
     decode_template,
     require_ok,
-    short_hex,
     transmit,
 )
-from protocol.tap.tlv_view import INTERNAL_AUTHENTICATE_FORMAT1, decoded_nodes
+from protocol.tap import oda_steps
+from protocol.tap.oda_steps import CDA_SIGNATURE, DDA_SIGNATURE, OdaStepFailed, StepReport
+from protocol.tap.tlv_view import INTERNAL_AUTHENTICATE_FORMAT1, decoded_nodes, key_text, short_hex
 
-CA_KEY = "CA key found"
-ISSUER_CERTIFICATE = "issuer certificate"
-STATIC_DATA = "static data to be authenticated"
-SIGNED_STATIC_DATA = "signed static data (SDA)"
-ICC_CERTIFICATE = "ICC certificate"
-DDA_SIGNATURE = "signed dynamic data (DDA)"
-CDA_SIGNATURE = "signed dynamic data (CDA)"
 OFFLINE_DATA_AUTHENTICATION = "offline data authentication"
 
 TVR_ODA_NOT_PERFORMED = 0x80  # TVR byte 1 (Book 3 Annex C5)
@@ -86,14 +79,7 @@ class OdaState:
     signature_verified: bool = False
 
 
-class _Stop(Exception):
-    """A check failed; the static part of ODA cannot go further."""
-
-    def __init__(self, check: str, detail: str, *, missing: bool = False) -> None:
-        self.check = check
-        self.detail = detail
-        self.missing = missing
-        super().__init__(detail)
+_Stop = OdaStepFailed  # a failed ODA check: check name, detail, data missing or not
 
 
 def choose_method(aip: Aip, ctx: TapContext) -> OdaMethod | None:
@@ -106,10 +92,6 @@ def choose_method(aip: Aip, ctx: TapContext) -> OdaMethod | None:
     if aip.sda and terminal.supports_sda:
         return OdaMethod.SDA
     return None
-
-
-def _key_text(key: RsaPublicKey) -> str:
-    return f"{key.modulus.bit_length()} bits, e={key.exponent}, modulus {short_hex(key.modulus_bytes)}"
 
 
 def _pass(ctx: TapContext, check: str, detail: str) -> None:
@@ -152,119 +134,33 @@ def authenticate_static(ctx: TapContext, aid: bytes, aip: bytes, data: Applicati
         return state
     values = data.values
     try:
-        ca_key = _ca_key(ctx, aid, values)
-        state.issuer_key = _issuer(ctx, ca_key, values, data.pan)
-        static = _static_data(ctx, data, aip)
+        ca_key, report = oda_steps.ca_key(ctx.ca_store, aid, values, ctx.today)
+        _report(ctx, report)
+        state.issuer_key, report = oda_steps.issuer_key(ca_key, values, data.pan, ctx.today)
+        _report(ctx, report)
+        static, report = oda_steps.static_data(data.oda_records, values.get(0x9F4A), aip)
+        _report(ctx, report)
         if method is OdaMethod.SDA:
-            _signed_static_data(ctx, state.issuer_key, values, static)
+            ssad, report = oda_steps.signed_static_data(state.issuer_key, values, static)
+            _report(ctx, report)
+            ctx.dynamic[0x9F45] = ssad.data_authentication_code
             state.signature_verified = True
         else:
-            state.icc_key = _icc(ctx, state.issuer_key, values, data.pan, static)
+            state.icc_key, report = oda_steps.icc_key(state.issuer_key, values, data.pan, static, ctx.today)
+            _report(ctx, report)
     except _Stop as stop:
         fail(ctx, state, stop.check, stop.detail, missing=stop.missing)
     return state
 
 
-def _need(values: Mapping[int, bytes], tag: int, check: str) -> bytes:
-    value = values.get(tag)
-    if value is None:
-        raise _Stop(check, f"the card's records hold no {tlv.tag_hex(tag)}", missing=True)
-    return value
-
-
-def _ca_key(ctx: TapContext, aid: bytes, values: Mapping[int, bytes]) -> RsaPublicKey:
-    index = _need(values, 0x8F, CA_KEY)
-    try:
-        key = ctx.ca_store.get_for_aid(aid, index, today=ctx.today)
-    except ProtocolError as exc:
-        raise _Stop(CA_KEY, str(exc)) from None
-    _pass(ctx, CA_KEY, f"{key.label}, {key.modulus_bits}-bit CA public key ({key.origin or 'CA store'})")
-    return key.public_key
-
-
-def _issuer(ctx: TapContext, ca_key: RsaPublicKey, values: Mapping[int, bytes], pan: str) -> RsaPublicKey:
-    certificate = _need(values, 0x90, ISSUER_CERTIFICATE)
-    exponent = _need(values, 0x9F32, ISSUER_CERTIFICATE)
-    remainder = values.get(0x92, b"")
-    try:
-        cert = oda.recover_issuer_certificate(
-            ca_key, certificate, remainder=remainder, exponent=exponent, pan=pan, today=ctx.today
-        )
-    except ProtocolError as exc:
-        raise _Stop(ISSUER_CERTIFICATE, str(exc)) from None
-    ctx.emit(CryptoComputed(
-        ctx.step, Lane.PHONE, "RSA recovery of the Issuer Public Key Certificate (format 02)",
-        inputs=(("certificate (90)", short_hex(certificate)), ("CA public key", _key_text(ca_key)),
-                ("remainder (92)", short_hex(remainder)), ("exponent (9F32)", exponent.hex().upper())),
-        outputs=(("recovered data", short_hex(cert.recovered)), ("issuer identifier", cert.issuer_identifier_digits),
-                 ("expiry", str(cert.expiry)), ("SHA-1 hash (matches)", cert.hash.hex().upper()),
-                 ("issuer public key", _key_text(cert.public_key))),
-        reference="EMV 4.4 Book 2 §5.3 / §6.3",
-    ))  # fmt: skip
-    _pass(ctx, ISSUER_CERTIFICATE, f"issuer {cert.issuer_identifier_digits}, valid until {cert.expiry}; "
-          f"{len(cert.checks)} checks passed")  # fmt: skip
-    return cert.public_key
-
-
-def _static_data(ctx: TapContext, data: ApplicationData, aip: bytes) -> bytes:
-    tag_list = data.values.get(0x9F4A)
-    try:
-        static = oda.static_data_to_authenticate(data.oda_records, tag_list, aip)
-    except ProtocolError as exc:
-        raise _Stop(STATIC_DATA, str(exc)) from None
-    ctx.emit(CryptoComputed(
-        ctx.step, Lane.PHONE, "Static data to be authenticated",
-        inputs=(("records signed for ODA", str(len(data.oda_records))),
-                ("tag list (9F4A)", tag_list.hex().upper() if tag_list else "none")),
-        outputs=(("static data", f"{len(static)} bytes"), ("SHA-1 (for display)", sha1(static).hex().upper())),
-        reference="EMV 4.4 Book 3 §10.3",
-    ))  # fmt: skip
-    return static
-
-
-def _signed_static_data(ctx: TapContext, issuer_key: RsaPublicKey, values: Mapping[int, bytes], static: bytes) -> None:
-    ssad = _need(values, 0x93, SIGNED_STATIC_DATA)
-    try:
-        result = oda.verify_signed_static_data(issuer_key, ssad, static_data=static)
-    except ProtocolError as exc:
-        raise _Stop(SIGNED_STATIC_DATA, str(exc)) from None
-    ctx.dynamic[0x9F45] = result.data_authentication_code
-    ctx.emit(CryptoComputed(
-        ctx.step, Lane.PHONE, "RSA recovery of the Signed Static Application Data (format 03)",
-        inputs=(("signed static data (93)", short_hex(ssad)), ("issuer public key", _key_text(issuer_key))),
-        outputs=(("Data Authentication Code (9F45)", result.data_authentication_code.hex().upper()),
-                 ("SHA-1 hash (matches)", result.hash.hex().upper())),
-        reference="EMV 4.4 Book 2 §5.4",
-    ))  # fmt: skip
-    _pass(ctx, SIGNED_STATIC_DATA, "the issuer's signature over the card's static data is valid "
-          "(a copy of the data would pass too: SDA does not prove the chip)")  # fmt: skip
-
-
-def _icc(
-    ctx: TapContext, issuer_key: RsaPublicKey, values: Mapping[int, bytes], pan: str, static: bytes
-) -> RsaPublicKey:
-    certificate = _need(values, 0x9F46, ICC_CERTIFICATE)
-    exponent = _need(values, 0x9F47, ICC_CERTIFICATE)
-    remainder = values.get(0x9F48, b"")
-    try:
-        cert = oda.recover_icc_certificate(
-            issuer_key, certificate, remainder=remainder, exponent=exponent, static_data=static, pan=pan,
-            today=ctx.today,
-        )  # fmt: skip
-    except ProtocolError as exc:
-        raise _Stop(ICC_CERTIFICATE, str(exc)) from None
-    ctx.emit(CryptoComputed(
-        ctx.step, Lane.PHONE, "RSA recovery of the ICC Public Key Certificate (format 04)",
-        inputs=(("certificate (9F46)", short_hex(certificate)), ("issuer public key", _key_text(issuer_key)),
-                ("remainder (9F48)", short_hex(remainder)), ("exponent (9F47)", exponent.hex().upper()),
-                ("static data", f"{len(static)} bytes")),
-        outputs=(("PAN in the certificate", mask_pan(cert.pan)), ("expiry", str(cert.expiry)),
-                 ("SHA-1 hash (matches)", cert.hash.hex().upper()), ("ICC public key", _key_text(cert.public_key))),
-        reference="EMV 4.4 Book 2 §6.4",
-    ))  # fmt: skip
-    _pass(ctx, ICC_CERTIFICATE, f"the issuer certified the card's own key ({cert.public_key.modulus.bit_length()} "
-          f"bits) for this PAN and static data, valid until {cert.expiry}")  # fmt: skip
-    return cert.public_key
+def _report(ctx: TapContext, report: StepReport) -> None:
+    """Show a shared ODA step as the phone's events."""
+    if report.operation:
+        ctx.emit(CryptoComputed(
+            ctx.step, Lane.PHONE, report.operation, report.inputs, report.outputs, report.reference
+        ))  # fmt: skip
+    if report.check:
+        _pass(ctx, report.check, report.detail)
 
 
 # --------------------------------------------------------------------------- DDA: INTERNAL AUTHENTICATE
@@ -312,7 +208,7 @@ def internal_authenticate(ctx: TapContext, state: OdaState, data: ApplicationDat
     ctx.emit(CryptoComputed(
         ctx.step, Lane.PHONE, "RSA recovery of the Signed Dynamic Application Data (format 05, DDA)",
         inputs=(("SDAD", short_hex(sdad)), ("DDOL data", ddol_data.hex().upper()),
-                ("ICC public key", _key_text(state.icc_key))),
+                ("ICC public key", key_text(state.icc_key))),
         outputs=(("ICC Dynamic Number (9F4C)", result.icc_dynamic_number.hex().upper()),
                  ("SHA-1 hash (matches)", result.hash.hex().upper())),
         reference="EMV 4.4 Book 2 §6.5.2",
@@ -354,7 +250,7 @@ def verify_cda(
     ctx.emit(CryptoComputed(
         ctx.step, Lane.PHONE, "RSA recovery of the Signed Dynamic Application Data (format 05, CDA)",
         inputs=(("SDAD (9F4B)", short_hex(sdad)), ("UN (9F37)", ctx.un.hex().upper()),
-                ("ICC public key", _key_text(state.icc_key))),
+                ("ICC public key", key_text(state.icc_key))),
         outputs=(("ICC Dynamic Number", result.icc_dynamic_number.hex().upper()),
                  ("CID", result.cryptogram_information_data.hex().upper()),
                  ("Application Cryptogram", result.application_cryptogram.hex().upper()),

@@ -244,11 +244,3 @@ def check_command_data(data: bytes, what: str) -> bytes:
             f"can carry ({MAX_COMMAND_DATA})."
         )
     return data
-
-
-def short_hex(data: bytes, keep: int = 8) -> str:
-    """``"6A02…BC (144 bytes)"``: a display string for long values (never key material)."""
-    text = data.hex().upper()
-    if len(data) <= keep:
-        return text or "(empty)"
-    return f"{text[: 2 * keep]}…{text[-4:]} ({len(data)} bytes)"

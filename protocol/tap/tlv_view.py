@@ -29,6 +29,7 @@ from collections.abc import Hashable, Mapping, Sequence
 
 from protocol import dictionary, masking, tlv
 from protocol.errors import MalformedDataError
+from protocol.crypto.primitives import RsaPublicKey
 from protocol.tap.events import DecodedNode
 
 #: (tag, length) parts of a format 1 answer; ``None`` = the rest.
@@ -40,6 +41,19 @@ INTERNAL_AUTHENTICATE_FORMAT1: Layout = ((0x9F4B, None),)  # §6.5.9.4
 RELAY_RESISTANCE_FORMAT1: Layout = (  # Book C-2 §5.3 (EXCHANGE RELAY RESISTANCE DATA)
     (0xDF8302, 4), (0xDF8303, 2), (0xDF8304, 2), (0xDF8305, 2),
 )  # fmt: skip
+
+
+def short_hex(data: bytes, keep: int = 8) -> str:
+    """``"6A02…BC (144 bytes)"``: a display string for long values (never key material)."""
+    text = bytes(data).hex().upper()
+    if len(data) <= keep:
+        return text or "(empty)"
+    return f"{text[: 2 * keep]}…{text[-4:]} ({len(data)} bytes)"
+
+
+def key_text(key: RsaPublicKey) -> str:
+    """A public key for display: size, exponent and the ends of the modulus."""
+    return f"{key.modulus.bit_length()} bits, e={key.exponent}, modulus {short_hex(key.modulus_bytes)}"
 
 
 def split_format1(value: bytes, layout: Layout) -> list[tuple[int, bytes]]:

@@ -37,7 +37,8 @@ from protocol.tap.challenge import Challenge
 from protocol.tap.events import CheckStatus
 from protocol.tap.policy import OdaLevel, Policy
 from protocol.tap.verifier_card import CardFacts
-from protocol.tap.verifier_oda import OdaResult, short_hex
+from protocol.tap.tlv_view import short_hex
+from protocol.tap.verifier_oda import OdaResult
 from protocol.tap.verifier_result import ARQC, ATC_INCREASING, POLICY, TRANSACTION_BINDING, Recorder
 
 ARC_APPROVED = b"00"  # Authorisation Response Code "00" (Book 4 Annex A, tag 8A)

@@ -24,28 +24,22 @@ passes only when the whole chain holds.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Mapping
 from dataclasses import dataclass
 
-from protocol import tlv
 from protocol.crypto import oda
 from protocol.crypto.capk import CapkStore
 from protocol.crypto.oda import CdaSignature
-from protocol.crypto.primitives import RsaPublicKey, sha1
+from protocol.crypto.primitives import RsaPublicKey
 from protocol.decoders.aip import Aip
 from protocol.errors import ProtocolError
 from protocol.tap.events import CheckStatus
 from protocol.tap.policy import OdaLevel
 from protocol.tap.verifier_card import CardFacts
+from protocol.tap import oda_steps
+from protocol.tap.oda_steps import CDA_SIGNATURE, DDA_SIGNATURE, OdaStepFailed, StepReport
+from protocol.tap.tlv_view import key_text, short_hex
 from protocol.tap.verifier_result import OFFLINE_DATA_AUTHENTICATION, Recorder
 
-CA_KEY = "CA key found"
-ISSUER_CERTIFICATE = "issuer certificate"
-STATIC_DATA = "static data to be authenticated"
-SIGNED_STATIC_DATA = "signed static data (SDA)"
-ICC_CERTIFICATE = "ICC certificate"
-DDA_SIGNATURE = "signed dynamic data (DDA)"
-CDA_SIGNATURE = "signed dynamic data (CDA)"
 
 
 @dataclass(frozen=True)
@@ -59,23 +53,7 @@ class OdaResult:
     cda: CdaSignature | None = None
 
 
-class _Stop(Exception):
-    def __init__(self, check: str, detail: str) -> None:
-        self.check = check
-        self.detail = detail
-        super().__init__(detail)
-
-
-def short_hex(data: bytes, keep: int = 8) -> str:
-    """``"6A02…BC (144 bytes)"``: display string for long values (never key material)."""
-    text = bytes(data).hex().upper()
-    if len(data) <= keep:
-        return text or "(empty)"
-    return f"{text[: 2 * keep]}…{text[-4:]} ({len(data)} bytes)"
-
-
-def _key_text(key: RsaPublicKey) -> str:
-    return f"{key.modulus.bit_length()} bits, e={key.exponent}, modulus {short_hex(key.modulus_bytes)}"
+_Stop = OdaStepFailed  # a failed ODA check: check name and detail
 
 
 def capability_of(aip: bytes) -> OdaLevel:
@@ -101,13 +79,6 @@ def _method(facts: CardFacts) -> OdaLevel:
                     "neither a CDA signature nor an INTERNAL AUTHENTICATE answer")  # fmt: skip
     raise _Stop(OFFLINE_DATA_AUTHENTICATION, f"the card's AIP ({facts.aip.hex().upper()}) offers no offline data "
                 "authentication (SDA, DDA and CDA bits all clear)")  # fmt: skip
-
-
-def _need(values: Mapping[int, bytes], tag: int, check: str) -> bytes:
-    value = values.get(tag)
-    if value is None:
-        raise _Stop(check, f"the card's records hold no {tlv.tag_hex(tag)}")
-    return value
 
 
 def offline_data_authentication(
@@ -151,105 +122,30 @@ def _chain(
     pdol_data: bytes, cdol1_data: bytes | None, ddol_data: bytes | None,
 ) -> CdaSignature | None:  # fmt: skip
     values = facts.values
-    index = _need(values, 0x8F, CA_KEY)
-    try:
-        ca = ca_store.get_for_aid(facts.aid, index, today=today)
-    except ProtocolError as exc:
-        raise _Stop(CA_KEY, str(exc)) from None
-    rec.sub(CA_KEY, CheckStatus.PASSED, f"{ca.label}, {ca.modulus_bits}-bit CA public key ({ca.origin or 'CA store'})")
-    issuer_key = _issuer(facts, rec, ca.public_key, today)
-    static = _static(facts, rec)
+    ca_key, report = oda_steps.ca_key(ca_store, facts.aid, values, today)
+    _report(rec, report)
+    issuer_key, report = oda_steps.issuer_key(ca_key, values, facts.pan, today)
+    _report(rec, report)
+    static, report = oda_steps.static_data(facts.oda_records, values.get(0x9F4A), facts.aip)
+    _report(rec, report)
     if method is OdaLevel.SDA:
-        _sda(rec, issuer_key, values, static)
+        _ssad, report = oda_steps.signed_static_data(issuer_key, values, static)
+        _report(rec, report)
         return None
-    icc_key = _icc(facts, rec, issuer_key, static, today)
+    icc_key, report = oda_steps.icc_key(issuer_key, values, facts.pan, static, today)
+    _report(rec, report)
     if method is OdaLevel.DDA:
         _dda(facts, rec, icc_key, ddol_data)
         return None
     return _cda(facts, rec, icc_key, un, pdol_data, cdol1_data)
 
 
-def _issuer(facts: CardFacts, rec: Recorder, ca_key: RsaPublicKey, today: datetime.date) -> RsaPublicKey:
-    values = facts.values
-    certificate = _need(values, 0x90, ISSUER_CERTIFICATE)
-    exponent = _need(values, 0x9F32, ISSUER_CERTIFICATE)
-    remainder = values.get(0x92, b"")
-    try:
-        cert = oda.recover_issuer_certificate(
-            ca_key, certificate, remainder=remainder, exponent=exponent, pan=facts.pan, today=today
-        )
-    except ProtocolError as exc:
-        raise _Stop(ISSUER_CERTIFICATE, str(exc)) from None
-    rec.crypto(
-        "RSA recovery of the Issuer Public Key Certificate (format 02)",
-        (("certificate (90)", short_hex(certificate)), ("CA public key", _key_text(ca_key)),
-         ("remainder (92)", short_hex(remainder)), ("exponent (9F32)", exponent.hex().upper())),
-        (("issuer identifier", cert.issuer_identifier_digits), ("expiry", str(cert.expiry)),
-         ("SHA-1 hash (matches)", cert.hash.hex().upper()), ("issuer public key", _key_text(cert.public_key))),
-        "EMV 4.4 Book 2 §5.3 / §6.3",
-    )  # fmt: skip
-    rec.sub(ISSUER_CERTIFICATE, CheckStatus.PASSED,
-            f"issuer {cert.issuer_identifier_digits}, valid until {cert.expiry}; {len(cert.checks)} checks passed")
-    return cert.public_key
-
-
-def _static(facts: CardFacts, rec: Recorder) -> bytes:
-    tag_list = facts.values.get(0x9F4A)
-    try:
-        static = oda.static_data_to_authenticate(facts.oda_records, tag_list, facts.aip)
-    except ProtocolError as exc:
-        raise _Stop(STATIC_DATA, str(exc)) from None
-    rec.crypto(
-        "Static data to be authenticated",
-        (("records signed for ODA (per the AFL)", str(len(facts.oda_records))),
-         ("tag list (9F4A)", tag_list.hex().upper() if tag_list else "none")),
-        (("static data", f"{len(static)} bytes"), ("SHA-1 (for display)", sha1(static).hex().upper())),
-        "EMV 4.4 Book 3 §10.3",
-    )  # fmt: skip
-    return static
-
-
-def _sda(rec: Recorder, issuer_key: RsaPublicKey, values: Mapping[int, bytes], static: bytes) -> None:
-    ssad = _need(values, 0x93, SIGNED_STATIC_DATA)
-    try:
-        result = oda.verify_signed_static_data(issuer_key, ssad, static_data=static)
-    except ProtocolError as exc:
-        raise _Stop(SIGNED_STATIC_DATA, str(exc)) from None
-    rec.crypto(
-        "RSA recovery of the Signed Static Application Data (format 03)",
-        (("signed static data (93)", short_hex(ssad)), ("issuer public key", _key_text(issuer_key))),
-        (("Data Authentication Code (9F45)", result.data_authentication_code.hex().upper()),
-         ("SHA-1 hash (matches)", result.hash.hex().upper())),
-        "EMV 4.4 Book 2 §5.4",
-    )  # fmt: skip
-    rec.sub(SIGNED_STATIC_DATA, CheckStatus.PASSED, "the issuer's signature over the card's static data is valid")
-
-
-def _icc(
-    facts: CardFacts, rec: Recorder, issuer_key: RsaPublicKey, static: bytes, today: datetime.date
-) -> RsaPublicKey:
-    values = facts.values
-    certificate = _need(values, 0x9F46, ICC_CERTIFICATE)
-    exponent = _need(values, 0x9F47, ICC_CERTIFICATE)
-    remainder = values.get(0x9F48, b"")
-    try:
-        cert = oda.recover_icc_certificate(
-            issuer_key, certificate, remainder=remainder, exponent=exponent, static_data=static, pan=facts.pan,
-            today=today,
-        )  # fmt: skip
-    except ProtocolError as exc:
-        raise _Stop(ICC_CERTIFICATE, str(exc)) from None
-    rec.crypto(
-        "RSA recovery of the ICC Public Key Certificate (format 04)",
-        (("certificate (9F46)", short_hex(certificate)), ("issuer public key", _key_text(issuer_key)),
-         ("remainder (9F48)", short_hex(remainder)), ("exponent (9F47)", exponent.hex().upper())),
-        (("PAN in the certificate", facts.masked_pan), ("expiry", str(cert.expiry)),
-         ("SHA-1 hash (matches)", cert.hash.hex().upper()), ("ICC public key", _key_text(cert.public_key))),
-        "EMV 4.4 Book 2 §6.4",
-    )  # fmt: skip
-    rec.sub(ICC_CERTIFICATE, CheckStatus.PASSED,
-            f"the issuer certified the card's own key for this PAN and static data, valid until {cert.expiry}")
-    return cert.public_key
+def _report(rec: Recorder, report: StepReport) -> None:
+    """Record a shared ODA step as the verifier's events."""
+    if report.operation:
+        rec.crypto(report.operation, report.inputs, report.outputs, report.reference)
+    if report.check:
+        rec.sub(report.check, CheckStatus.PASSED, report.detail)
 
 
 def _dda(facts: CardFacts, rec: Recorder, icc_key: RsaPublicKey, ddol_data: bytes | None) -> None:
@@ -266,7 +162,7 @@ def _dda(facts: CardFacts, rec: Recorder, icc_key: RsaPublicKey, ddol_data: byte
     rec.crypto(
         "RSA recovery of the Signed Dynamic Application Data (format 05, DDA)",
         (("SDAD", short_hex(sdad)), ("DDOL data (rebuilt by the verifier)", ddol_data.hex().upper()),
-         ("ICC public key", _key_text(icc_key))),
+         ("ICC public key", key_text(icc_key))),
         (("ICC Dynamic Number (9F4C)", result.icc_dynamic_number.hex().upper()),
          ("SHA-1 hash (matches)", result.hash.hex().upper())),
         "EMV 4.4 Book 2 §6.5.2",
@@ -297,7 +193,7 @@ def _cda(
     rec.crypto(
         "RSA recovery of the Signed Dynamic Application Data (format 05, CDA)",
         (("SDAD (9F4B)", short_hex(sdad)), ("UN (9F37, the verifier's)", un.hex().upper()),
-         ("CDOL1 data (rebuilt by the verifier)", short_hex(cdol1_data, 16)), ("ICC public key", _key_text(icc_key))),
+         ("CDOL1 data (rebuilt by the verifier)", short_hex(cdol1_data, 16)), ("ICC public key", key_text(icc_key))),
         (("ICC Dynamic Number", result.icc_dynamic_number.hex().upper()),
          ("CID", result.cryptogram_information_data.hex().upper()),
          ("Application Cryptogram", result.application_cryptogram.hex().upper()),
