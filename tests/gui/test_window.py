@@ -10,16 +10,15 @@ from typing import Any
 import pytest
 from PySide6.QtCore import QItemSelectionModel, Qt
 
-from app.errors import CardRemovedError
 from app.flow import service as service_module
 from app.gui.main_window import APP_TITLE, DISCLAIMER, MainWindow
 from app.gui.models.run import ItemKind
 from app.gui.requests import CardSource, SourceKind, TransactionInput
 from app.gui.widgets.verdict_banner import BannerState
 from app.gui.worker import RunResult, RunStatus
-from app.transports.base import Transport
 from protocol.tap.events import ApduExchanged, CheckStatus, Event, Step
 from tests.gui.conftest import TAP_TIMEOUT_MS, tap_and_wait
+from tests.support.transports import RemovedAfter
 
 pytestmark = pytest.mark.gui
 
@@ -134,26 +133,6 @@ def test_card_torn_away_mid_run_then_the_next_tap_works(qtbot: Any, window: Main
     set_faults(window, "")
     assert tap_and_wait(qtbot, window).status is RunStatus.VERDICT
     assert window.page.banner.state is BannerState.ACCEPT
-
-
-class RemovedAfter:
-    """A transport whose card leaves the field after ``n`` commands (raises CardRemovedError)."""
-
-    def __init__(self, inner: Transport, n: int) -> None:
-        self.inner, self.left = inner, n
-
-    @property
-    def description(self) -> str:
-        return self.inner.description
-
-    def transmit(self, apdu: bytes) -> bytes:
-        if self.left == 0:
-            raise CardRemovedError("the card left the NFC field")
-        self.left -= 1
-        return self.inner.transmit(apdu)
-
-    def close(self) -> None:
-        self.inner.close()
 
 
 def test_transport_reporting_card_removed(qtbot: Any, window: MainWindow, monkeypatch: pytest.MonkeyPatch) -> None:

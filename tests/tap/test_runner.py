@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 
-from app.errors import CardRemovedError
 from app.flow.runner import RunOutcome, run_authentication
 from app.transports.emulated import EmulatedTransport
 from card_emulation.commands import CommandKind
@@ -12,27 +11,7 @@ from card_emulation.faults import FaultPlan, Mute, Trigger
 from protocol.crypto.primitives import ec_public_bytes
 from protocol.tap.events import ApduExchanged, Event, SessionFailed
 from tests.tap.support import DEVICE_KEY, RELAY_PROFILE, make_card, new_session
-
-
-class RemovedAfter:
-    """A transport whose card leaves the field after ``n`` commands."""
-
-    def __init__(self, inner: EmulatedTransport, n: int) -> None:
-        self.inner = inner
-        self.left = n
-
-    @property
-    def description(self) -> str:
-        return self.inner.description
-
-    def transmit(self, apdu: bytes) -> bytes:
-        if self.left == 0:
-            raise CardRemovedError("the card left the NFC field")
-        self.left -= 1
-        return self.inner.transmit(apdu)
-
-    def close(self) -> None:
-        self.inner.close()
+from tests.support.transports import RemovedAfter
 
 
 def test_honest_tap_over_the_emulated_transport() -> None:
